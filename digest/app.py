@@ -1,0 +1,67 @@
+"""The composition root: builds every collaborator from the settings, once, at the edges."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from digest import db as database
+from digest.clock import Clock, utcnow
+from digest.config import Settings, signing_key
+from digest.db import Database
+from digest.emails import EmailComposer
+from digest.mail import Mailer, build_mailer
+from digest.rendering import Renderer, create_environment
+from digest.sources import Source
+from digest.sources.hf_daily import HfDailySource, build_client
+from digest.tokens import LinkSigner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    composer: EmailComposer
+    clock: Clock = field(default=utcnow)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock = utcnow) -> App:
+        composer = EmailComposer(
+            Renderer(create_environment()),
+            LinkSigner(signing_key(settings)),
+            public_url=settings.public_url,
+            mail_from=settings.mail_from,
+            clock=clock,
+        )
+        return cls(settings, Database.from_url(settings.database_url), composer, clock)
+
+    def mailer(self) -> Mailer:
+        """A new mailer (it holds a connection while in use, so each sender gets its own)."""
+        return build_mailer(self.settings)
+
+    @asynccontextmanager
+    async def source(self) -> AsyncIterator[Source]:
+        async with build_client(self.settings) as client:
+            yield HfDailySource(client, self.settings.hf_base_url)
+
+    async def prepare_database(self) -> None:
+        """Migrate a SQLite database by itself (first runs need no setup); on other
+        databases, refuse to start unless an operator ran ``digest db upgrade``."""
+        if self.db.is_sqlite:
+            before = await database.current_revision(self.db.engine)
+            if before != database.head_revision():
+                await database.upgrade(self.db.engine)
+                log.info(
+                    "migrated the SQLite database from %s to %s",
+                    before or "empty",
+                    database.head_revision(),
+                )
+        else:
+            await database.ensure_migrated(self.db.engine)
+
+    async def close(self) -> None:
+        await self.db.dispose()

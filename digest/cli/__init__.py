@@ -1,0 +1,67 @@
+"""The ``digest`` command line: one click group, one module per noun."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from digest import __version__
+from digest.cli import db, run, subscribers
+from digest.errors import DigestError
+
+log = logging.getLogger("digest")
+
+
+class DigestGroup(click.Group):
+    """Turns expected failures into one line on stderr and a meaningful exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            code, message = describe_failure(exc)
+            click.echo(f"digest: error: {message}", err=True)
+            ctx.exit(code)
+
+
+def describe_failure(exc: Exception) -> tuple[int, str]:
+    if isinstance(exc, DigestError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, (SQLAlchemyError, OSError)):
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return 1, f"database or file system failure: {reason[0] if reason else type(exc).__name__}"
+    log.debug("unexpected failure", exc_info=exc)
+    return 1, f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+
+
+@click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(__version__, prog_name="digest")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Daily digest of Hugging Face Daily Papers, filtered by keyword queries.
+
+    Settings come from DIGEST_* environment variables and an optional .env file.
+
+    \b
+    Example:
+      digest subscribers add ada@example.org -k "speculative decoding"
+      digest run
+    """
+    ctx.obj = {"debug": debug}
+
+
+cli.add_command(db.db)
+cli.add_command(subscribers.subscribers)
+cli.add_command(run.run)
+
+
+def main() -> None:
+    cli(prog_name="digest")

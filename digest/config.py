@@ -1,0 +1,188 @@
+"""Typed settings read from ``DIGEST_*`` environment variables and an optional ``.env``.
+
+Settings are loaded once, at the edges (the CLI entry point, the web app
+factory, the scheduler builder), and passed to everything else.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from digest.errors import ConfigError
+
+SmtpTls = Literal["none", "starttls", "ssl"]
+
+_DEFAULT_SMTP_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "ssl": 465}
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+class Settings(BaseSettings):
+    """Every setting of the service. The README's table and .env.example mirror this class."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DIGEST_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///digest.db",
+        description=(
+            "SQLAlchemy URL: a SQLite file by default, "
+            "postgresql+asyncpg://user@host/db in production."
+        ),
+    )
+    hf_base_url: str = Field(
+        default="https://huggingface.co",
+        description="Base URL of the Hugging Face Daily Papers site and API.",
+    )
+    http_connect_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to wait for a connection to the listing."
+    )
+    http_read_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for the listing to answer."
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server. Unset: emails are written as .eml files to DIGEST_OUTBOX_DIR.",
+    )
+    smtp_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="SMTP port. Default: 25 (none), 587 (starttls) or 465 (ssl).",
+    )
+    smtp_username: str | None = Field(
+        default=None, description="SMTP login, when the server needs one."
+    )
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_tls: SmtpTls = Field(
+        default="starttls", description="Transport security: none, starttls or ssl."
+    )
+    smtp_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for the SMTP server."
+    )
+    mail_from: str = Field(
+        default="Paper Digest <digest@localhost>",
+        description="From address of every email, as 'Name <address>' or a bare address.",
+    )
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="Base URL of the web pages; links in emails start with it.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Signs the links in emails (at least 32 characters). Required with DIGEST_SMTP_HOST."
+        ),
+    )
+    outbox_dir: Path = Field(
+        default=Path("outbox"),
+        description="Folder for .eml files when DIGEST_SMTP_HOST is unset.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level of log lines written to stderr."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in _DRIVERS:
+            raise ValueError(
+                "must start with sqlite:// or postgresql:// (or postgresql+asyncpg://)"
+            )
+        return f"{_DRIVERS[scheme]}://{rest}"
+
+    @field_validator("hf_base_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        if "\r" in value or "\n" in value:
+            raise ValueError("must not contain line breaks")
+        _, address = parseaddr(value)
+        if "@" not in address:
+            raise ValueError(
+                "must contain an email address, e.g. 'Paper Digest <digest@example.org>'"
+            )
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError(
+                "must be at least 32 characters "
+                "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _secret_for_real_mail(self) -> Settings:
+        if self.smtp_host and self.secret_key is None:
+            raise ValueError("DIGEST_SECRET_KEY must be set when DIGEST_SMTP_HOST is set")
+        return self
+
+    @property
+    def effective_smtp_port(self) -> int:
+        return self.smtp_port or _DEFAULT_SMTP_PORTS[self.smtp_tls]
+
+    @property
+    def sender_address(self) -> str:
+        """The bare address of DIGEST_MAIL_FROM."""
+        return parseaddr(self.mail_from)[1]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@functools.cache
+def _ephemeral_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def signing_key(settings: Settings) -> str:
+    """The key that signs links. Without DIGEST_SECRET_KEY (trying it out, emails to files)
+    a per-process key is used, so such links stop working after the process ends."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    return _ephemeral_secret()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation error into a one-line ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if not field:
+        return f"invalid settings: {message}"
+    return f"invalid setting DIGEST_{field.upper()}: {message}"

@@ -1,0 +1,78 @@
+"""Jinja2 templates to messages: ``templates/email/<name>/{subject.txt,body.txt,body.html}``."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from digest.resources import resource_dir
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def wrap(text: str, width: int = 72, indent: str = "") -> str:
+    """Wrap plain text for the text part, keeping long URLs whole."""
+    return textwrap.fill(
+        text,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def create_environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """Autoescape for .html (and strings), none for .txt; unknown variables are errors."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir or resource_dir("templates")),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["wrap"] = wrap
+    return env
+
+
+class Renderer:
+    def __init__(self, env: jinja2.Environment) -> None:
+        self._env = env
+
+    def render(self, name: str, context: dict[str, Any]) -> RenderedEmail:
+        def part(filename: str) -> str:
+            return self._env.get_template(f"email/{name}/{filename}").render(context)
+
+        subject = " ".join(part("subject.txt").split())  # one line, whatever the template did
+        return RenderedEmail(subject=subject, text=part("body.txt"), html=part("body.html"))
+
+
+def build_message(
+    rendered: RenderedEmail, *, sender: str, recipient: str, headers: dict[str, str]
+) -> EmailMessage:
+    """A multipart/alternative message: the plain-text part first, then HTML.
+
+    The SMTP policy refuses CR or LF in any header value, so nothing a
+    subscriber or a listing controls can add a header.
+    """
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = rendered.subject
+    for name, value in headers.items():
+        message[name] = value
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    return message

@@ -1,0 +1,28 @@
+"""Queries on the runs table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from digest.models import Run, RunStatus
+
+
+async def start(session: AsyncSession, day: dt.date, now: dt.datetime) -> Run:
+    """Record that a run for ``day`` has begun."""
+    run = Run(day=day, status=RunStatus.RUNNING, started_at=now)
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def finish(session: AsyncSession, run_id: int, now: dt.datetime, **outcome: object) -> None:
+    """Record how a run ended: its status, counters and error text (columns of ``runs``)."""
+    await session.execute(update(Run).where(Run.id == run_id).values(finished_at=now, **outcome))
+
+
+async def latest(session: AsyncSession, limit: int) -> list[Run]:
+    """The most recent runs, newest first."""
+    return list(await session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))

@@ -1,0 +1,76 @@
+"""Settings: environment first, validated, documented in .env.example and the README."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from digest.config import Settings, load_settings
+from digest.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith("DIGEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+
+
+def test_defaults_need_no_configuration() -> None:
+    settings = load_settings()
+    assert settings.database_url == "sqlite+aiosqlite:///digest.db"
+    assert settings.hf_base_url == "https://huggingface.co"
+    assert settings.smtp_host is None
+    assert settings.outbox_dir == Path("outbox")
+
+
+def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DIGEST_SMTP_PORT=2525\nDIGEST_SMTP_TLS=none\n")
+    monkeypatch.setenv("DIGEST_DATABASE_URL", "postgresql://digest@db/digest")
+    settings = load_settings()
+    assert settings.database_url == "postgresql+asyncpg://digest@db/digest"
+    assert settings.effective_smtp_port == 2525
+    assert settings.smtp_tls == "none"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DIGEST_SMTP_PORT", "abc", "invalid setting DIGEST_SMTP_PORT: Input should be a valid"),
+        ("DIGEST_SMTP_TLS", "maybe", "invalid setting DIGEST_SMTP_TLS: Input should be 'none'"),
+        ("DIGEST_DATABASE_URL", "mysql://x", "invalid setting DIGEST_DATABASE_URL: must start"),
+        ("DIGEST_PUBLIC_URL", "example.org", "invalid setting DIGEST_PUBLIC_URL: must be an http"),
+        ("DIGEST_MAIL_FROM", "nobody", "invalid setting DIGEST_MAIL_FROM: must contain an email"),
+        ("DIGEST_SECRET_KEY", "short", "invalid setting DIGEST_SECRET_KEY: must be at least 32"),
+        ("DIGEST_SMTP_HOST", "mail.example.org", "DIGEST_SECRET_KEY must be set"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def _env_names() -> set[str]:
+    return {f"DIGEST_{name.upper()}" for name in Settings.model_fields}
+
+
+def test_env_example_lists_every_setting_and_nothing_else() -> None:
+    text = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*(DIGEST_[A-Z0-9_]+)=", text, flags=re.MULTILINE))
+    assert documented == _env_names()
+
+
+def test_readme_configuration_table_lists_every_setting() -> None:
+    text = (ROOT / "README.md").read_text()
+    rows = set(re.findall(r"^\| `(DIGEST_[A-Z0-9_]+)` \|", text, flags=re.MULTILINE))
+    assert rows == _env_names()

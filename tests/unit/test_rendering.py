@@ -1,0 +1,91 @@
+"""Email rendering: HTML autoescaped, plain text left clean, no header injection."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+
+from digest.emails import EmailComposer, days_label, excerpt, short_authors
+from digest.models import Delivery, DeliveryPaper, Paper, Query, Subscriber, SubscriberStatus
+from digest.rendering import RenderedEmail, Renderer, build_message, create_environment
+from digest.tokens import LinkSigner
+
+NOW = dt.datetime(2026, 6, 13, 7, 0, tzinfo=dt.UTC)
+
+
+def _delivery(title: str) -> Delivery:
+    subscriber = Subscriber(id=3, email="ada@example.org", status=SubscriberStatus.ACTIVE)
+    subscriber.queries = [Query(text='"<b>bold</b>" query')]
+    paper = Paper(
+        id="2606.00001",
+        title=title,
+        abstract="An abstract & more.",
+        authors=["A", "B"],
+        listed_on=dt.date(2026, 6, 12),
+        upvotes=4,
+        github_repo=None,
+    )
+    delivery = Delivery(id=1, subscriber=subscriber, subscriber_id=3)
+    delivery.papers = [DeliveryPaper(paper=paper, matched_queries=['"<b>bold</b>" query'])]
+    return delivery
+
+
+def _composer() -> EmailComposer:
+    return EmailComposer(
+        Renderer(create_environment()),
+        LinkSigner("k" * 40),
+        public_url="https://digest.example.org",
+        mail_from="Digest <digest@example.org>",
+        clock=lambda: NOW,
+    )
+
+
+def test_titles_are_escaped_in_html_and_left_alone_in_text() -> None:
+    message = _composer().digest(_delivery("<script>alert(1)</script> & Co"))
+    parsed = message_from_bytes(message.as_bytes(), policy=default)
+    html = parsed.get_body(("html",)).get_content()
+    text = parsed.get_body(("plain",)).get_content()
+
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "<script>alert(1)</script> & Co" in text
+    assert parsed["Subject"] == "1 new paper for you · Fri 12 Jun 2026"
+    assert parsed["Message-ID"].endswith("@example.org>")
+    assert parsed["List-Unsubscribe"].startswith("<https://digest.example.org/unsubscribe/")
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_a_line_break_cannot_smuggle_a_header() -> None:
+    rendered = RenderedEmail(subject="hi", text="t", html="<p>h</p>")
+    with pytest.raises(ValueError, match="linefeed or carriage return"):
+        build_message(
+            rendered,
+            sender="d@example.org",
+            recipient="a@example.org\r\nBcc: eve@example.org",
+            headers={},
+        )
+
+
+def test_a_template_subject_is_one_line() -> None:
+    message = _composer().digest(_delivery("Title\nwith a break"))
+    assert "\n" not in str(message["Subject"])
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [("short", 10, "short"), ("one two three four", 9, "one two…"), ("one, two", 5, "one…")],
+)
+def test_excerpt_cuts_at_a_word_boundary(text: str, limit: int, expected: str) -> None:
+    assert excerpt(text, limit) == expected
+
+
+def test_authors_and_days() -> None:
+    assert short_authors(["A", "B", "C"]) == "A, B, C"
+    assert short_authors(["A", "B", "C", "D"]) == "A, B, C et al."
+    assert days_label([dt.date(2026, 6, 12)]) == "Fri 12 Jun 2026"
+    assert days_label([dt.date(2026, 6, 12), dt.date(2026, 6, 10)]) == "10 Jun – 12 Jun 2026"
