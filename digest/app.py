@@ -35,6 +35,7 @@ class App:
             LinkSigner(signing_key(settings)),
             public_url=settings.public_url,
             mail_from=settings.mail_from,
+            max_papers=settings.max_papers_per_email,
             clock=clock,
         )
         return cls(settings, Database.from_url(settings.database_url), composer, clock)

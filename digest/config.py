@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         default=Path("outbox"),
         description="Folder for .eml files when DIGEST_SMTP_HOST is unset.",
     )
+    max_papers_per_email: int = Field(
+        default=25,
+        ge=1,
+        le=200,
+        description="Most papers shown in one digest; the rest are counted, with a link.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Lowest level of log lines written to stderr."
     )

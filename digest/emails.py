@@ -1,4 +1,4 @@
-"""What each email says: builds the digest message for one delivery."""
+"""What each email says: the digest for a delivery, and the subscription emails."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 
 from digest.clock import Clock, utcnow
-from digest.models import Delivery, DeliveryPaper
+from digest.matching import Segment, highlight
+from digest.models import Delivery, DeliveryPaper, Subscriber
 from digest.rendering import Renderer, build_message
 from digest.tokens import LinkSigner, Purpose
 
-HF_PAPERS_URL = "https://huggingface.co/papers"
+HF_URL = "https://huggingface.co"
 ARXIV_URL = "https://arxiv.org"
 EXCERPT_CHARS = 320
 AUTHORS_SHOWN = 3
@@ -25,13 +27,18 @@ class PaperView:
 
     id: str
     title: str
+    title_segments: list[Segment]  # the title with the matched words marked
     url: str
     arxiv_url: str
     pdf_url: str
     authors: str
     excerpt: str
+    excerpt_segments: list[Segment]
     upvotes: int
     github_repo: str | None
+    github_stars: int | None
+    project_page: str | None
+    ai_summary: str | None
     matched_queries: tuple[str, ...]
 
 
@@ -51,16 +58,22 @@ def short_authors(authors: Sequence[str]) -> str:
 
 def paper_view(item: DeliveryPaper) -> PaperView:
     paper = item.paper
+    abstract_excerpt = excerpt(paper.abstract)
     return PaperView(
         id=paper.id,
         title=paper.title,
-        url=f"{HF_PAPERS_URL}/{paper.id}",
+        title_segments=highlight(paper.title, item.matched_queries),
+        url=f"{HF_URL}/papers/{paper.id}",
         arxiv_url=f"{ARXIV_URL}/abs/{paper.id}",
         pdf_url=f"{ARXIV_URL}/pdf/{paper.id}",
         authors=short_authors(paper.authors),
-        excerpt=excerpt(paper.abstract),
+        excerpt=abstract_excerpt,
+        excerpt_segments=highlight(abstract_excerpt, item.matched_queries),
         upvotes=paper.upvotes,
         github_repo=paper.github_repo,
+        github_stars=paper.github_stars,
+        project_page=paper.project_page,
+        ai_summary=paper.ai_summary,
         matched_queries=tuple(item.matched_queries),
     )
 
@@ -74,7 +87,11 @@ def days_label(days: Sequence[dt.date]) -> str:
 
 
 class EmailComposer:
-    """Turns outbox entries into complete messages, links and headers included."""
+    """Turns outbox entries and subscription events into complete messages.
+
+    Every email is a folder in ``templates/email/``; this class decides what
+    each one is told (its context) and which headers it carries.
+    """
 
     def __init__(
         self,
@@ -83,38 +100,77 @@ class EmailComposer:
         *,
         public_url: str,
         mail_from: str,
+        max_papers: int = 25,
         clock: Clock = utcnow,
     ) -> None:
         self._renderer = renderer
         self._signer = signer
         self._public_url = public_url.rstrip("/")
         self._mail_from = mail_from
+        self._max_papers = max_papers
         self._clock = clock
 
-    def _link(self, purpose: Purpose, subscriber_id: int, email: str) -> str:
-        token = self._signer.sign(purpose, subscriber_id, email)
+    def link(self, purpose: Purpose, subscriber: Subscriber) -> str:
+        """A signed link to the web page for ``purpose`` (confirm, manage, unsubscribe)."""
+        token = self._signer.sign(purpose, subscriber.id, subscriber.email)
         return f"{self._public_url}/{purpose}/{token}"
 
     def digest(self, delivery: Delivery) -> EmailMessage:
+        """The digest of one delivery: its papers best first, at most ``max_papers`` shown."""
         subscriber = delivery.subscriber
         papers = [paper_view(item) for item in delivery.papers]
-        unsubscribe_url = self._link(Purpose.UNSUBSCRIBE, subscriber.id, subscriber.email)
+        listed_on = sorted({item.paper.listed_on for item in delivery.papers})
+        shown = papers[: self._max_papers]
         context = {
-            "papers": papers,
-            "days": days_label([item.paper.listed_on for item in delivery.papers]),
-            "queries": [query.text for query in subscriber.queries],
-            "manage_url": self._link(Purpose.MANAGE, subscriber.id, subscriber.email),
-            "unsubscribe_url": unsubscribe_url,
+            "papers": shown,
+            "total": len(papers),
+            "more_count": len(papers) - len(shown),
+            "listing_url": f"{HF_URL}/papers/date/{listed_on[-1].isoformat()}",
+            "days": days_label(listed_on),
         }
-        rendered = self._renderer.render("digest", context)
+        return self._compose("digest", subscriber, context, list_headers=True)
+
+    def confirmation(self, subscriber: Subscriber, expires_days: int) -> EmailMessage:
+        """Asks a new subscriber to confirm (double opt-in). Carries no unsubscribe link:
+        until they confirm, they are not on the list."""
+        context = {
+            "confirm_url": self.link(Purpose.CONFIRM, subscriber),
+            "expires_days": expires_days,
+        }
+        return self._compose("confirm", subscriber, context, list_headers=False)
+
+    def welcome(self, subscriber: Subscriber) -> EmailMessage:
+        return self._compose("welcome", subscriber, {}, list_headers=True)
+
+    def goodbye(self, subscriber: Subscriber) -> EmailMessage:
+        context = {"subscribe_url": f"{self._public_url}/"}
+        return self._compose("goodbye", subscriber, context, list_headers=False)
+
+    def _compose(
+        self, name: str, subscriber: Subscriber, context: dict[str, Any], *, list_headers: bool
+    ) -> EmailMessage:
+        """Render ``templates/email/<name>/`` for one subscriber with the shared context
+        the base templates need (queries, manage and unsubscribe links)."""
+        unsubscribe_url = self.link(Purpose.UNSUBSCRIBE, subscriber)
+        shared = {
+            "email": subscriber.email,
+            "queries": [query.text for query in subscriber.queries],
+            "cadence": subscriber.cadence.value,
+            "manage_url": self.link(Purpose.MANAGE, subscriber),
+            "unsubscribe_url": unsubscribe_url,
+            "public_url": self._public_url,
+        }
+        headers = {
+            "Date": format_datetime(self._clock()),
+            "Message-ID": make_msgid(domain=self._mail_domain()),
+        }
+        if list_headers:
+            headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        rendered = self._renderer.render(name, shared | context)
         return build_message(
-            rendered,
-            sender=self._mail_from,
-            recipient=subscriber.email,
-            headers={
-                "Date": format_datetime(self._clock()),
-                "Message-ID": make_msgid(domain=self._mail_from.rsplit("@", 1)[-1].rstrip(">")),
-                "List-Unsubscribe": f"<{unsubscribe_url}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            },
+            rendered, sender=self._mail_from, recipient=subscriber.email, headers=headers
         )
+
+    def _mail_domain(self) -> str:
+        return self._mail_from.rsplit("@", 1)[-1].rstrip(">").strip()

@@ -148,6 +148,37 @@ class Matcher:
         return results
 
 
+Segment = tuple[str, bool]  # a piece of text, and whether a query matched it
+
+
+def highlight(text: str, queries: Iterable[str]) -> list[Segment]:
+    """Split ``text`` into pieces, marking the words the queries look for.
+
+    The pieces joined give ``text`` back unchanged; templates wrap the marked
+    ones (``<mark>`` in HTML) and the plain text ignores the marks.
+    """
+    terms = {token for query in queries for phrase in _compiled_or_none(query) for token in phrase}
+    segments: list[Segment] = []
+    position = 0
+    for found in _TOKEN.finditer(text):
+        if normalise_token(unicodedata.normalize("NFKC", found.group())) not in terms:
+            continue
+        if found.start() > position:
+            segments.append((text[position : found.start()], False))
+        segments.append((found.group(), True))
+        position = found.end()
+    if position < len(text):
+        segments.append((text[position:], False))
+    return segments
+
+
+def _compiled_or_none(query: str) -> tuple[tuple[str, ...], ...]:
+    try:
+        return compile_query(query).phrases
+    except QueryError:  # a query stored before the rules changed: highlight nothing
+        return ()
+
+
 def rank(matches: Iterable[Match]) -> list[Match]:
     """Best score first; ties go to more upvotes, then to the paper id for a stable order."""
     return sorted(matches, key=lambda m: (-m.score, -m.upvotes, m.paper_id))

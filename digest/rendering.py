@@ -21,12 +21,15 @@ class RenderedEmail:
     html: str
 
 
-def wrap(text: str, width: int = 72, indent: str = "") -> str:
-    """Wrap plain text for the text part, keeping long URLs whole."""
+def wrap(text: str, width: int = 72, indent: str = "", first_indent: str | None = None) -> str:
+    """Wrap plain text for the text part, keeping long URLs whole.
+
+    ``indent`` starts every line, unless ``first_indent`` is given for the first.
+    """
     return textwrap.fill(
         text,
         width=width,
-        initial_indent=indent,
+        initial_indent=indent if first_indent is None else first_indent,
         subsequent_indent=indent,
         break_long_words=False,
         break_on_hyphens=False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.matching import Document, Matcher, QueryError, compile_query
+from digest.matching import Document, Matcher, QueryError, compile_query, highlight
 
 PAPER = Document(
     id="p1",
@@ -68,3 +68,14 @@ def test_subscribers_without_matches_are_left_out() -> None:
 def test_malformed_queries_are_refused_with_the_reason(query: str, message: str) -> None:
     with pytest.raises(QueryError, match=message):
         compile_query(query)
+
+
+def test_highlight_marks_the_query_words_and_keeps_the_text() -> None:
+    title = "Efficient Transformers for Speculative Decoding"
+    segments = highlight(title, ["transformer", '"speculative decoding"'])
+    assert "".join(text for text, _ in segments) == title
+    assert [text for text, hit in segments if hit] == ["Transformers", "Speculative", "Decoding"]
+
+
+def test_highlight_without_matching_words_is_one_plain_piece() -> None:
+    assert highlight("Nothing here", ["diffusion"]) == [("Nothing here", False)]

@@ -3,42 +3,60 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from email import message_from_bytes
+from email.message import EmailMessage
 from email.policy import default
 
 import pytest
 
 from digest.emails import EmailComposer, days_label, excerpt, short_authors
-from digest.models import Delivery, DeliveryPaper, Paper, Query, Subscriber, SubscriberStatus
+from digest.models import (
+    Cadence,
+    Delivery,
+    DeliveryPaper,
+    Paper,
+    Query,
+    Subscriber,
+    SubscriberStatus,
+)
 from digest.rendering import RenderedEmail, Renderer, build_message, create_environment
 from digest.tokens import LinkSigner
 
 NOW = dt.datetime(2026, 6, 13, 7, 0, tzinfo=dt.UTC)
 
 
-def _delivery(title: str) -> Delivery:
-    subscriber = Subscriber(id=3, email="ada@example.org", status=SubscriberStatus.ACTIVE)
-    subscriber.queries = [Query(text='"<b>bold</b>" query')]
-    paper = Paper(
-        id="2606.00001",
-        title=title,
-        abstract="An abstract & more.",
-        authors=["A", "B"],
-        listed_on=dt.date(2026, 6, 12),
-        upvotes=4,
-        github_repo=None,
+def _delivery(title: str, count: int = 1) -> Delivery:
+    subscriber = Subscriber(
+        id=3, email="ada@example.org", status=SubscriberStatus.ACTIVE, cadence=Cadence.DAILY
     )
+    subscriber.queries = [Query(text='"<b>bold</b>" query')]
+    papers = [
+        Paper(
+            id=f"2606.{number:05d}",
+            title=title,
+            abstract="An abstract & more.",
+            authors=["A", "B"],
+            listed_on=dt.date(2026, 6, 12),
+            upvotes=4,
+            github_repo=None,
+        )
+        for number in range(count)
+    ]
     delivery = Delivery(id=1, subscriber=subscriber, subscriber_id=3)
-    delivery.papers = [DeliveryPaper(paper=paper, matched_queries=['"<b>bold</b>" query'])]
+    delivery.papers = [
+        DeliveryPaper(paper=paper, matched_queries=['"<b>bold</b>" query']) for paper in papers
+    ]
     return delivery
 
 
-def _composer() -> EmailComposer:
+def _composer(max_papers: int = 25) -> EmailComposer:
     return EmailComposer(
         Renderer(create_environment()),
         LinkSigner("k" * 40),
         public_url="https://digest.example.org",
         mail_from="Digest <digest@example.org>",
+        max_papers=max_papers,
         clock=lambda: NOW,
     )
 
@@ -89,3 +107,66 @@ def test_authors_and_days() -> None:
     assert short_authors(["A", "B", "C", "D"]) == "A, B, C et al."
     assert days_label([dt.date(2026, 6, 12)]) == "Fri 12 Jun 2026"
     assert days_label([dt.date(2026, 6, 12), dt.date(2026, 6, 10)]) == "10 Jun – 12 Jun 2026"
+
+
+def _parts(message: EmailMessage) -> tuple[str, str]:
+    parsed = message_from_bytes(message.as_bytes(), policy=default)
+    return parsed.get_body(("plain",)).get_content(), parsed.get_body(("html",)).get_content()
+
+
+def test_matched_words_are_marked_in_html_only() -> None:
+    text, html = _parts(_composer().digest(_delivery("A <i>Bold</i> query engine")))
+    assert "<mark>Bold</mark>" in html and "<mark>query</mark>" in html
+    assert "&lt;i&gt;<mark>Bold</mark>&lt;/i&gt;" in html  # the title's own tags stay escaped
+    assert "<mark>" not in text
+    assert "A <i>Bold</i> query engine" in text
+
+
+def test_a_digest_over_the_cap_counts_the_rest_with_a_link() -> None:
+    message = _composer(max_papers=2).digest(_delivery("Paper", count=5))
+    text, html = _parts(message)
+    assert message["Subject"].startswith("5 new papers for you")
+    assert text.count("https://huggingface.co/papers/2606.") == 2
+    assert "...and 3 more: https://huggingface.co/papers/date/2026-06-12" in text
+    assert "and 3 more on Hugging Face" in html
+
+
+@pytest.mark.parametrize(
+    ("build", "subject", "snippets", "list_headers"),
+    [
+        (
+            lambda c, s: c.confirmation(s, 7),
+            "Confirm your Paper Digest subscription",
+            ["https://digest.example.org/confirm/", "works for 7 days"],
+            False,
+        ),
+        (
+            lambda c, s: c.welcome(s),
+            "Welcome to Paper Digest",
+            ["https://digest.example.org/manage/", "daily email"],
+            True,
+        ),
+        (
+            lambda c, s: c.goodbye(s),
+            "You are unsubscribed from Paper Digest",
+            ["https://digest.example.org/", "more digests will be sent"],
+            False,
+        ),
+    ],
+    ids=["confirm", "welcome", "goodbye"],
+)
+def test_subscription_emails(
+    build: Callable[[EmailComposer, Subscriber], EmailMessage],
+    subject: str,
+    snippets: list[str],
+    list_headers: bool,
+) -> None:
+    subscriber = _delivery("x").subscriber
+    message = build(_composer(), subscriber)
+    text, html = _parts(message)
+    assert message["Subject"] == subject
+    assert message["To"] == "ada@example.org"
+    for snippet in snippets:
+        assert snippet in text
+        assert snippet.replace("'", "&#39;") in html
+    assert ("List-Unsubscribe" in message) is list_headers
