@@ -2,20 +2,23 @@
 
 PostgreSQL tests use the server at DIGEST_TEST_POSTGRES_URL (default: the
 local one on 127.0.0.1:5432 with trust auth); each test gets a database of
-its own, dropped afterwards. Without a server they skip, unless
-DIGEST_TEST_REQUIRE_POSTGRES=1 (set by .ci/run) turns the skip into a failure.
+its own, dropped afterwards. Tests whose real part is missing (PostgreSQL,
+Chromium, ...) skip with the reason, unless DIGEST_TEST_STRICT=1 (set by
+.ci/run) turns the skip into a failure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from digest import db as database
 from digest.db import Database
@@ -24,7 +27,16 @@ FIXTURES = Path(__file__).parent / "data" / "fixtures"
 POSTGRES_ADMIN_URL = os.environ.get(
     "DIGEST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REQUIRE_POSTGRES = os.environ.get("DIGEST_TEST_REQUIRE_POSTGRES") == "1"
+STRICT = os.environ.get("DIGEST_TEST_STRICT") == "1"
+ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots and previews for a person to look at
+
+
+def require_real_part(missing: str | None) -> None:
+    """Skip (or, under DIGEST_TEST_STRICT=1, fail) when a real part is missing."""
+    if missing:
+        if STRICT:
+            pytest.fail(missing)
+        pytest.skip(missing)
 
 
 @pytest.fixture(scope="session")
@@ -67,10 +79,7 @@ def database_url(
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'digest.db'}"
         return
-    if postgres_available:
-        if REQUIRE_POSTGRES:
-            pytest.fail(postgres_available)
-        pytest.skip(postgres_available)
+    require_real_part(postgres_available)
     name = f"digest_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     try:
@@ -88,3 +97,34 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         yield instance
     finally:
         await instance.dispose()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Chromium (Debian package chromium) driven by Playwright's async API.
+
+    Async, so it shares the test's event loop: the sync API would keep a loop
+    running on the main thread and break every later ``asyncio.run``.
+    """
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    require_real_part(
+        None if executable else "headless Chromium is not installed (apt-get install chromium)"
+    )
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(
+            executable_path=executable,
+            # No sandbox as root in CI; no background traffic on a machine without a network.
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield instance
+        finally:
+            await instance.close()
