@@ -15,7 +15,8 @@ from digest.emails import EmailComposer
 from digest.mail import Mailer, build_mailer
 from digest.rendering import Renderer, create_environment
 from digest.sources import Source
-from digest.sources.hf_daily import HfDailySource, build_client
+from digest.sources.fetching import Fetcher, RetryPolicy, build_client
+from digest.sources.hf_daily import HfDailySource
 from digest.tokens import LinkSigner
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ class App:
     @asynccontextmanager
     async def source(self) -> AsyncIterator[Source]:
         async with build_client(self.settings) as client:
-            yield HfDailySource(client, self.settings.hf_base_url)
+            fetcher = Fetcher(client, RetryPolicy.from_settings(self.settings), clock=self.clock)
+            yield HfDailySource(fetcher, self.settings.hf_base_url)
 
     async def prepare_database(self) -> None:
         """Migrate a SQLite database by itself (first runs need no setup); on other

@@ -57,6 +57,31 @@ class Settings(BaseSettings):
     http_read_timeout: float = Field(
         default=30.0, gt=0, description="Seconds to wait for the listing to answer."
     )
+    http_retries: int = Field(
+        default=4,
+        ge=0,
+        le=10,
+        description=(
+            "Attempts after the first when the listing times out, drops the connection "
+            "or answers 5xx or 429."
+        ),
+    )
+    http_backoff_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "Seconds before the first retry; doubled for each further one, plus random jitter."
+        ),
+    )
+    http_max_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Longest wait between two attempts, a server's Retry-After included.",
+    )
+    contact_url: str = Field(
+        default="https://github.com/paper-digest/paper-digest",
+        description="Where the people running this service can be reached; sent in the User-Agent.",
+    )
     smtp_host: str | None = Field(
         default=None,
         description="SMTP server. Unset: emails are written as .eml files to DIGEST_OUTBOX_DIR.",
@@ -115,12 +140,19 @@ class Settings(BaseSettings):
             )
         return f"{_DRIVERS[scheme]}://{rest}"
 
-    @field_validator("hf_base_url", "public_url")
+    @field_validator("hf_base_url", "public_url", "contact_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("contact_url")
+    @classmethod
+    def _header_safe(cls, value: str) -> str:
+        if any(character.isspace() for character in value):
+            raise ValueError("must not contain spaces or line breaks (it is sent in a header)")
+        return value
 
     @field_validator("mail_from")
     @classmethod

@@ -60,10 +60,22 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work is committed at the end of the block, or rolled back on error."""
-        async with self._sessions.begin() as session:
-            yield session
+    async def transaction(self, *, rollback: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session whose work is committed at the end of the block, or rolled back on error.
+
+        With ``rollback=True`` the work is always rolled back: a dry run does the real
+        work and sees its effects, then leaves no trace.
+        """
+        if not rollback:
+            async with self._sessions.begin() as session:
+                yield session
+            return
+        async with self._sessions() as session:
+            await session.begin()
+            try:
+                yield session
+            finally:
+                await session.rollback()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from digest.clock import Clock, utcnow
 from digest.db import Database
 from digest.emails import EmailComposer
 from digest.errors import DigestError
 from digest.mail import Mailer, MailError
-from digest.matching import Document, Matcher
+from digest.matching import Document, Match, Matcher
 from digest.models import Delivery, Paper, RunStatus
 from digest.sources import Listing, Source
 from digest.store import deliveries, papers, runs, subscribers
@@ -24,10 +28,18 @@ CLAIM_BATCH = 50
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedEmail:
+    """Whom a run writes to and with which papers: what ``digest run --dry-run`` prints."""
+
+    email: str
+    papers: tuple[tuple[str, str], ...]  # (arXiv id, title), best match first
+
+
+@dataclass(frozen=True, slots=True)
 class RunReport:
     """What one daily run did; the same figures are kept in its ``runs`` row."""
 
-    run_id: int
+    run_id: int | None  # None for a dry run, which leaves no row
     day: dt.date
     status: RunStatus
     source_path: str | None = None
@@ -36,12 +48,28 @@ class RunReport:
     subscribers_matched: int = 0
     emails_queued: int = 0
     error: str | None = None
+    note: str | None = None  # why there is no listing, when the source knows; not stored
+    planned: tuple[PlannedEmail, ...] = ()  # filled by dry runs only
 
     def outcome(self) -> dict[str, object]:
         """The columns of the run's row this report fills in."""
-        fields = asdict(self)
-        del fields["run_id"], fields["day"]
-        return fields
+        return {
+            "status": self.status,
+            "source_path": self.source_path,
+            "papers_fetched": self.papers_fetched,
+            "papers_new": self.papers_new,
+            "subscribers_matched": self.subscribers_matched,
+            "emails_queued": self.emails_queued,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FetchReport:
+    """A day's listing as fetched, and which of its papers were not stored before."""
+
+    listing: Listing
+    new_ids: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,33 +85,63 @@ def document(paper: Paper) -> Document:
 
 
 async def run_day(
-    day: dt.date, *, db: Database, source: Source, clock: Clock = utcnow
+    day: dt.date,
+    *,
+    db: Database,
+    source: Source,
+    clock: Clock = utcnow,
+    dry_run: bool = False,
 ) -> RunReport:
     """Fetch ``day``'s listing, store it, and queue each subscriber's new matches.
 
     Papers, ledger and outbox are written in one transaction: a failure half-way
     leaves none of them. Every run leaves a ``runs`` row, failed ones included.
+    A dry run does the same work in a transaction that is rolled back, leaves no
+    row, and reports whom it would have written to with which papers.
     """
-    async with db.transaction() as session:
-        run = await runs.start(session, day, clock())
+    run_id = None
+    if not dry_run:
+        async with db.transaction() as session:
+            run_id = (await runs.start(session, day, clock())).id
     try:
         listing = await source.fetch_day(day)
-        report = await _store_and_enqueue(listing, run.id, db=db, clock=clock)
-    except DigestError as exc:
-        report = RunReport(run_id=run.id, day=day, status=RunStatus.FAILED, error=str(exc))
-    async with db.transaction() as session:
-        await runs.finish(session, run.id, clock(), **report.outcome())
-    log.info("run %s for %s: %s", run.id, day, report.status)
+        report = await _store_and_enqueue(listing, run_id, db=db, clock=clock, dry_run=dry_run)
+    except (DigestError, SQLAlchemyError) as exc:
+        report = RunReport(run_id, day, RunStatus.FAILED, error=_one_line(exc))
+    if run_id is not None:
+        async with db.transaction() as session:
+            await runs.finish(session, run_id, clock(), **report.outcome())
+    log.info("run %s for %s: %s", run_id or "(dry run)", day, report.status)
     return report
 
 
+async def fetch_and_store(
+    day: dt.date, *, db: Database, source: Source, clock: Clock = utcnow
+) -> FetchReport:
+    """Fetch ``day``'s listing and store its papers, nothing else (``digest fetch``)."""
+    listing = await source.fetch_day(day)
+    async with db.transaction() as session:
+        new_ids = await papers.upsert_papers(session, listing.records, listing.path, clock())
+    return FetchReport(listing, frozenset(new_ids))
+
+
+async def days_to_catch_up(first: dt.date, last: dt.date, *, db: Database) -> list[dt.date]:
+    """The days from ``first`` to ``last``, in order, that have no successful run yet."""
+    async with db.transaction() as session:
+        done = await runs.days_with_success(session, first, last)
+    days = (first + dt.timedelta(days=n) for n in range((last - first).days + 1))
+    return [day for day in days if day not in done]
+
+
 async def _store_and_enqueue(
-    listing: Listing, run_id: int, *, db: Database, clock: Clock
+    listing: Listing, run_id: int | None, *, db: Database, clock: Clock, dry_run: bool
 ) -> RunReport:
     if not listing.records:
-        return RunReport(run_id, listing.day, RunStatus.NO_LISTING, source_path=listing.path)
+        return RunReport(
+            run_id, listing.day, RunStatus.NO_LISTING, source_path=listing.path, note=listing.note
+        )
     now = clock()
-    async with db.transaction() as session:
+    async with db.transaction(rollback=dry_run) as session:
         new_ids = await papers.upsert_papers(session, listing.records, listing.path, now)
         listed = await papers.papers_by_id(session, [r.arxiv_id for r in listing.records])
         queries = await subscribers.active_queries(session)
@@ -99,6 +157,7 @@ async def _store_and_enqueue(
         queued = set()
         for subscriber_id, found in fresh.items():
             queued.add(await deliveries.enqueue(session, subscriber_id, found, run_id, now))
+        planned = await _plan(session, fresh, listed) if dry_run else ()
     return RunReport(
         run_id=run_id,
         day=listing.day,
@@ -108,7 +167,34 @@ async def _store_and_enqueue(
         papers_new=len(new_ids),
         subscribers_matched=len(fresh),
         emails_queued=len(queued),
+        planned=planned,
     )
+
+
+async def _plan(
+    session: AsyncSession, fresh: dict[int, list[Match]], listed: list[Paper]
+) -> tuple[PlannedEmail, ...]:
+    emails = await subscribers.emails_by_id(session, list(fresh))
+    titles = {paper.id: paper.title for paper in listed}
+    return tuple(
+        PlannedEmail(
+            emails[subscriber_id],
+            tuple(
+                (m.paper_id, titles[m.paper_id])
+                for m in sorted(found, key=lambda m: (-m.score, m.paper_id))
+            ),
+        )
+        for subscriber_id, found in sorted(fresh.items(), key=lambda item: emails[item[0]])
+    )
+
+
+def _one_line(exc: Exception) -> str:
+    """A failure as one line; SQLAlchemy's messages carry the statement on later lines."""
+    if isinstance(exc, SQLAlchemyError):
+        original = getattr(exc, "orig", None) or exc
+        lines = str(original).strip().splitlines()
+        return f"database failure: {lines[0] if lines else type(original).__name__}"
+    return " ".join(str(exc).split())
 
 
 async def send_pending(
@@ -151,24 +237,43 @@ async def _send_one(
 
 @dataclass(frozen=True, slots=True)
 class DailyReport:
-    run: RunReport
-    sending: SendReport
+    runs: tuple[RunReport, ...]
+    sending: SendReport | None  # None when the outbox was not drained (a dry run, all failed)
     seconds: float
+
+    @property
+    def failed(self) -> bool:
+        return any(run.status is RunStatus.FAILED for run in self.runs)
+
+
+def _ignore(report: RunReport) -> None:
+    return None
 
 
 async def run_and_send(
-    day: dt.date,
+    days: Sequence[dt.date],
     *,
     db: Database,
     source: Source,
     mailer: Mailer,
     composer: EmailComposer,
     clock: Clock = utcnow,
+    dry_run: bool = False,
+    on_run: Callable[[RunReport], None] = _ignore,
 ) -> DailyReport:
-    """What ``digest run`` does: the daily run, then drain the outbox in the same process."""
+    """What ``digest run`` does: run each day in order, then drain the outbox once.
+
+    Days caught up together make one email per subscriber (``deliveries.enqueue``
+    adds to a delivery not tried yet). A dry run sends nothing. ``on_run`` hears
+    about each day as soon as it is done.
+    """
     started = time.perf_counter()
-    report = await run_day(day, db=db, source=source, clock=clock)
-    sending = SendReport()
-    if report.status is not RunStatus.FAILED:
+    reports = []
+    for day in days:
+        report = await run_day(day, db=db, source=source, clock=clock, dry_run=dry_run)
+        on_run(report)
+        reports.append(report)
+    sending = None
+    if not dry_run and any(report.status is not RunStatus.FAILED for report in reports):
         sending = await send_pending(db=db, mailer=mailer, composer=composer, clock=clock)
-    return DailyReport(run=report, sending=sending, seconds=time.perf_counter() - started)
+    return DailyReport(tuple(reports), sending, time.perf_counter() - started)

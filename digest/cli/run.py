@@ -1,61 +1,190 @@
-"""``digest run``: the daily run."""
+"""``digest run``: the daily run, a backfill of missed days, or a dry run of either."""
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from digest import pipeline
 from digest.app import App
 from digest.cli._context import run_with_app
 from digest.clock import yesterday
+from digest.errors import InputError
 from digest.models import RunStatus
+from digest.pipeline import DailyReport, RunReport, SendReport
+
+MAX_BACKFILL_DAYS = 366  # a year; a longer catch-up is more likely a typo than a plan
+
+_DAY = click.DateTime(["%Y-%m-%d"])
 
 
 @click.command()
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=_DAY,
     default=None,
     metavar="YYYY-MM-DD",
     help="The listing day to process (default: yesterday, UTC).",
 )
-def run(day: dt.datetime | None) -> None:
+@click.option(
+    "--since",
+    type=_DAY,
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Catch up: run every day from this one to yesterday that has no successful run yet.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Do everything but store and send; print who would get which papers.",
+)
+def run(day: dt.datetime | None, since: dt.datetime | None, dry_run: bool) -> None:
     """Fetch a day's listing, store it, match it and send the digests.
 
-    Prints one summary line and records the run in the runs table. Exit code 0
-    when the run succeeded (also when there was nothing new or no listing), 1
-    when it failed.
+    Prints one line per day and records each run in the runs table: sent,
+    nothing_new (a listing, but no subscriber has a matching paper they were
+    not sent before), no_listing (weekend, holiday) or failed. With --since,
+    days that already have a successful run are skipped and the outbox is
+    drained once at the end, so each subscriber gets one email for all of
+    them. Exit code 0 when every day succeeded, 1 when one failed or the
+    digests could not be sent.
 
     \b
-    Example:
+    Examples:
       digest run --date 2026-06-12
+      digest run --since 2026-06-01
+      digest run --dry-run
     """
+    if day and since:
+        raise InputError("give either --date or --since, not both")
 
-    async def work(app: App) -> pipeline.DailyReport:
-        target = day.date() if day else yesterday(app.clock)
-        async with app.source() as source:
-            return await pipeline.run_and_send(
-                target,
-                db=app.db,
-                source=source,
-                mailer=app.mailer(),
-                composer=app.composer,
-                clock=app.clock,
+    async def work(app: App) -> tuple[DailyReport, int]:
+        last = yesterday(app.clock)
+        if since is None:
+            days = [day.date() if day else last]
+        else:
+            days = await pipeline.days_to_catch_up(
+                _check_since(since.date(), last), last, db=app.db
             )
+        with _progress(len(days), show=since is not None) as step:
 
-    daily = run_with_app(work)
-    report, sending = daily.run, daily.sending
-    click.echo(
-        f"{report.day}: {report.status}: {report.papers_fetched} papers fetched, "
-        f"{report.papers_new} new, {report.subscribers_matched} subscribers matched, "
-        f"{sending.sent} emails sent in {daily.seconds:.1f}s"
+            def on_run(report: RunReport) -> None:
+                _echo_run(report, dry_run=dry_run)
+                step()
+
+            async with app.source() as source:
+                daily = await pipeline.run_and_send(
+                    days,
+                    db=app.db,
+                    source=source,
+                    mailer=app.mailer(),
+                    composer=app.composer,
+                    clock=app.clock,
+                    dry_run=dry_run,
+                    on_run=on_run,
+                )
+        skipped = (last - since.date()).days + 1 - len(days) if since else 0
+        return daily, skipped
+
+    daily, skipped = run_with_app(work)
+    if since is not None:
+        click.echo(_catch_up_line(daily, skipped))
+    if dry_run:
+        click.echo("dry run: nothing was stored, queued or sent")
+    sending = daily.sending
+    if sending is not None:
+        click.echo(_sending_line(sending, daily.seconds))
+        if sending.error:
+            click.echo(f"digest: error: sending stopped: {sending.error}", err=True)
+    if daily.failed or (sending is not None and sending.error):
+        raise SystemExit(1)
+
+
+def _check_since(since: dt.date, last: dt.date) -> dt.date:
+    if since > last:
+        raise InputError(f"--since {since} is not before today: the last day to run is {last}")
+    if (last - since).days + 1 > MAX_BACKFILL_DAYS:
+        raise InputError(
+            f"--since {since} is {(last - since).days + 1} days back; "
+            f"at most {MAX_BACKFILL_DAYS} days are caught up at once"
+        )
+    return since
+
+
+@contextmanager
+def _progress(total: int, *, show: bool) -> Iterator[Callable[[], None]]:
+    """A progress bar over the days on stderr, only when stderr is a terminal."""
+    if not show or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    progress = Progress(
+        TextColumn("catching up"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        console=Console(stderr=True),
+        transient=True,
+        # Lines printed to a terminal stdout go above the bar; to a pipe they go as they are.
+        redirect_stdout=sys.stdout.isatty(),
+        redirect_stderr=False,
     )
+    with progress:
+        task = progress.add_task("days", total=total)
+        yield lambda: progress.advance(task)
+
+
+def describe_run(report: RunReport, *, dry_run: bool = False) -> str:
+    """One line per day; the four statuses never read alike."""
+    head = f"{report.day}: {report.status}"
+    path = f" ({report.source_path})" if report.source_path else ""
     if report.status is RunStatus.FAILED:
-        click.echo(f"digest: error: run failed: {report.error}", err=True)
-        raise SystemExit(1)
-    if sending.error:
-        click.echo(f"digest: error: sending stopped: {sending.error}", err=True)
-        raise SystemExit(1)
+        return f"{head}: nothing was stored or queued"
+    if report.status is RunStatus.NO_LISTING:
+        note = f"; {report.note}" if report.note else ""
+        return f"{head}: no papers are listed for {report.day:%a %d %b %Y}{path}{note}"
+    counts = f"{report.papers_fetched} papers fetched, {report.papers_new} new"
+    if report.status is RunStatus.NOTHING_NEW:
+        return (
+            f"{head}: {counts}, no subscriber has a matching paper they were not sent before{path}"
+        )
+    queued = "would be queued" if dry_run else "queued"
+    return (
+        f"{head}: {counts}, {report.subscribers_matched} subscribers matched, "
+        f"{report.emails_queued} emails {queued}{path}"
+    )
+
+
+def _echo_run(report: RunReport, *, dry_run: bool) -> None:
+    click.echo(describe_run(report, dry_run=dry_run))
+    if report.status is RunStatus.FAILED:
+        click.echo(f"digest: error: {report.day}: {report.error}", err=True)
+    for email in report.planned:
+        click.echo(f"  {email.email}: {len(email.papers)} papers")
+        for paper_id, title in email.papers:
+            click.echo(f"    {paper_id}  {title}")
+
+
+def _sending_line(sending: SendReport, seconds: float) -> str:
+    extra = "".join(
+        f", {count} {what}"
+        for count, what in ((sending.retried, "to retry later"), (sending.failed, "failed"))
+        if count
+    )
+    return f"outbox: {sending.sent} emails sent{extra} in {seconds:.1f}s"
+
+
+def _catch_up_line(daily: DailyReport, skipped: int) -> str:
+    if not daily.runs:
+        return f"caught up: every day already has a successful run ({skipped} skipped)"
+    counts: dict[str, int] = {}
+    for report in daily.runs:
+        counts[report.status] = counts.get(report.status, 0) + 1
+    by_status = ", ".join(f"{count} {status}" for status, count in counts.items())
+    return f"caught up {len(daily.runs)} days: {by_status}; {skipped} skipped (already done)"

@@ -37,6 +37,7 @@ class Listing:
     day: dt.date
     records: tuple[PaperRecord, ...]
     path: str  # "api" or "page": which way of reading the listing gave these records
+    note: str | None = None  # why there are no records, when the source knows more than "none"
 
 
 class ListingFormatError(SourceError):

@@ -1,146 +1,93 @@
-"""Hugging Face Daily Papers: ``/api/daily_papers?date=D`` read with httpx, parsed purely."""
+"""Hugging Face Daily Papers as a Source: the JSON API page by page, the HTML page as a second path.
+
+The API (``/api/daily_papers?date=D&limit=100&p=N``) is read until a page comes
+back empty. When it fails after its retries, or answers something that is not
+the expected JSON, the page ``/papers?date=D`` is read instead. That page
+never says "no papers": for a day without a listing it shows the latest listed
+day, so the day it shows is compared with the day asked.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+import logging
+from collections.abc import Iterable
 
 import httpx
 
-from digest import __version__
-from digest.config import Settings
 from digest.errors import SourceError
 from digest.sources.base import Listing, ListingFormatError, PaperRecord
+from digest.sources.fetching import Fetcher, build_client
+from digest.sources.hf_parse import parse_api_items, parse_daily_page
+
+__all__ = ["MAX_PAGES", "PAGE_SIZE", "HfDailySource", "build_client", "parse_api_items"]
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 MAX_PAGES = 20  # a day has never listed more than ~80 papers; this bounds a misbehaving server
 
 
-def parse_api_items(body: bytes, day: dt.date) -> list[PaperRecord]:
-    """Parse one answer of ``/api/daily_papers`` (a JSON array of items) into records."""
-    try:
-        items = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ListingFormatError(f"the answer is not JSON ({exc})") from None
-    if not isinstance(items, list):
-        raise ListingFormatError(f"expected a JSON array of papers, got {type(items).__name__}")
-    return [parse_item(item, day, position) for position, item in enumerate(items, start=1)]
-
-
-def parse_item(item: object, day: dt.date, position: int) -> PaperRecord:
-    """One listing item (``{"paper": {...}, "numComments": ..., ...}``) as a record."""
-    where = f"item {position}"
-    if not isinstance(item, Mapping):
-        raise ListingFormatError(f"{where} is not an object")
-    paper = item.get("paper")
-    if not isinstance(paper, Mapping):
-        raise ListingFormatError(f"{where} has no paper object")
-    arxiv_id = _required_text(paper, "id", where)
-    return PaperRecord(
-        arxiv_id=arxiv_id,
-        title=_clean(_required_text(paper, "title", where)),
-        abstract=_clean(_optional_text(paper, "summary") or ""),
-        listed_on=day,
-        authors=_authors(paper.get("authors"), where),
-        published_at=_timestamp(paper.get("publishedAt")),
-        upvotes=_count(paper.get("upvotes")),
-        num_comments=_count(item.get("numComments")),
-        github_repo=_optional_text(paper, "githubRepo"),
-        github_stars=_count(paper["githubStars"]) if paper.get("githubStars") is not None else None,
-        project_page=_optional_text(paper, "projectPage"),
-        ai_summary=_optional_text(paper, "ai_summary"),
-        ai_keywords=tuple(k for k in paper.get("ai_keywords") or () if isinstance(k, str)),
-        thumbnail_url=_optional_text(item, "thumbnail"),
-        organization=_organization(item.get("organization") or paper.get("organization")),
-    )
-
-
-def _required_text(data: Mapping[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ListingFormatError(f"{where} has no paper.{key}")
-    return value.strip()
-
-
-def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    return value.strip() or None if isinstance(value, str) else None
-
-
-def _clean(text: str) -> str:
-    """Collapse the line breaks and runs of spaces that abstracts carry over from LaTeX."""
-    return " ".join(text.split())
-
-
-def _authors(value: object, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, Sequence) or isinstance(value, str):
-        raise ListingFormatError(f"{where} has paper.authors that is not a list")
-    names = (author.get("name") for author in value if isinstance(author, Mapping))
-    return tuple(name.strip() for name in names if isinstance(name, str) and name.strip())
-
-
-def _timestamp(value: object) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
-def _organization(value: object) -> str | None:
-    if isinstance(value, Mapping):
-        name = value.get("fullname") or value.get("name")
-        return name if isinstance(name, str) and name else None
-    return None
-
-
-def build_client(settings: Settings) -> httpx.AsyncClient:
-    """The HTTP client for the listing: timeouts from the settings, one connection at a time."""
-    timeout = httpx.Timeout(settings.http_read_timeout, connect=settings.http_connect_timeout)
-    return httpx.AsyncClient(
-        timeout=timeout,
-        limits=httpx.Limits(max_connections=1),
-        headers={"User-Agent": f"paper-digest/{__version__}"},
-        follow_redirects=True,
-    )
-
-
 class HfDailySource:
-    """Reads one day's listing from the JSON API, page by page."""
+    """Reads one day's listing from the JSON API, or from the HTML page when the API fails."""
 
-    def __init__(self, client: httpx.AsyncClient, base_url: str) -> None:
-        self._client = client
+    def __init__(self, fetcher: Fetcher, base_url: str) -> None:
+        self._fetcher = fetcher
         self._base_url = base_url.rstrip("/")
 
     async def fetch_day(self, day: dt.date) -> Listing:
+        try:
+            return await self.from_api(day)
+        except SourceError as api_failure:
+            log.warning("the API failed, reading the page instead: %s", api_failure)
+            try:
+                return await self.from_page(day)
+            except SourceError as page_failure:
+                raise SourceError(
+                    f"the API failed: {api_failure}; the page failed too: {page_failure}"
+                ) from page_failure
+
+    async def from_api(self, day: dt.date) -> Listing:
+        """Every paper of ``day`` from the JSON API, page by page until an empty page."""
         records: dict[str, PaperRecord] = {}
         for page in range(MAX_PAGES):
-            batch = parse_api_items(await self._get_page(day, page), day)
+            url = httpx.URL(
+                f"{self._base_url}/api/daily_papers",
+                params={"date": day.isoformat(), "limit": PAGE_SIZE, "p": page},
+            )
+            body = await self._fetcher.get(url)
+            try:
+                batch = parse_api_items(body, day)
+            except ListingFormatError as exc:
+                raise ListingFormatError(f"GET {url}: {exc}") from None
+            if not batch:
+                return _listing(day, records.values(), "api")
             known = len(records)
             for record in batch:
                 records.setdefault(record.arxiv_id, record)
-            # A short page is the last one; a page with nothing new means the server ignores `p`.
-            if len(batch) < PAGE_SIZE or len(records) == known:
-                break
-        return Listing(day=day, records=tuple(records.values()), path="api")
+            if len(records) == known:
+                # A page that adds nothing: the server ignores `p` and repeats itself.
+                log.info("GET %s added no new paper; taking it as the last page", url)
+                return _listing(day, records.values(), "api")
+        raise ListingFormatError(
+            f"GET {url}: the listing did not end after {MAX_PAGES} pages of {PAGE_SIZE}"
+        )
 
-    async def _get_page(self, day: dt.date, page: int) -> bytes:
-        url = f"{self._base_url}/api/daily_papers"
-        params: dict[str, str | int] = {"date": day.isoformat(), "limit": PAGE_SIZE, "p": page}
+    async def from_page(self, day: dt.date) -> Listing:
+        """The papers of ``day`` from the HTML page, or none if the page shows another day."""
+        url = httpx.URL(f"{self._base_url}/papers", params={"date": day.isoformat()})
+        body = await self._fetcher.get(url)
         try:
-            response = await self._client.get(url, params=params)
-        except httpx.HTTPError as exc:
-            raise SourceError(f"GET {url}?date={day}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code != httpx.codes.OK:
-            raise SourceError(f"GET {response.url}: HTTP {response.status_code}")
-        return response.content
+            page = parse_daily_page(body)
+        except ListingFormatError as exc:
+            raise ListingFormatError(f"GET {url}: {exc}") from None
+        if page.day != day:
+            return Listing(day, (), "page", note=f"the page shows {page.day} instead")
+        return _listing(day, page.records, "page")
+
+
+def _listing(day: dt.date, records: Iterable[PaperRecord], path: str) -> Listing:
+    unique: dict[str, PaperRecord] = {}
+    for record in records:
+        unique.setdefault(record.arxiv_id, record)
+    return Listing(day, tuple(unique.values()), path)

@@ -26,3 +26,18 @@ async def finish(session: AsyncSession, run_id: int, now: dt.datetime, **outcome
 async def latest(session: AsyncSession, limit: int) -> list[Run]:
     """The most recent runs, newest first."""
     return list(await session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
+
+
+SUCCESSFUL = (RunStatus.SENT, RunStatus.NOTHING_NEW, RunStatus.NO_LISTING)
+
+
+async def days_with_success(session: AsyncSession, first: dt.date, last: dt.date) -> set[dt.date]:
+    """The days from ``first`` to ``last`` (both included) that have a successful run:
+    ``sent``, ``nothing_new`` or ``no_listing``. A ``failed`` run, or one left ``running``
+    by a process that died, does not count."""
+    rows = await session.scalars(
+        select(Run.day)
+        .where(Run.day >= first, Run.day <= last, Run.status.in_(SUCCESSFUL))
+        .distinct()
+    )
+    return set(rows)

@@ -59,3 +59,13 @@ async def active_queries(session: AsyncSession) -> dict[int, list[str]]:
     for subscriber_id, text in rows:
         queries.setdefault(subscriber_id, []).append(text)
     return queries
+
+
+async def emails_by_id(session: AsyncSession, subscriber_ids: Sequence[int]) -> dict[int, str]:
+    """The addresses of these subscribers, by id."""
+    if not subscriber_ids:
+        return {}
+    rows = await session.execute(
+        select(Subscriber.id, Subscriber.email).where(Subscriber.id.in_(subscriber_ids))
+    )
+    return {row.id: row.email for row in rows}

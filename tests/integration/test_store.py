@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from digest.db import Database
 from digest.matching import Match
 from digest.models import SubscriberStatus
-from digest.sources.hf_daily import parse_api_items
+from digest.sources.hf_parse import parse_api_items
 from digest.store import deliveries, papers, subscribers
 from tests.conftest import hf_fixture
 
