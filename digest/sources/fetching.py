@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ class Fetcher:
             wait=self.wait,
             retry=retry_if_exception_type((_RetryableStatus, *_TRANSIENT_ERRORS)),
             sleep=self._sleep,
-            before_sleep=lambda state: _log_retry(url, state),
+            before_sleep=functools.partial(self._log_retry, url),
             reraise=True,
         )
         try:
@@ -151,8 +152,17 @@ class Fetcher:
         except _RetryableStatus as exc:
             raise FetchError(f"GET {url}: {exc.status}{_after(attempts)}") from None
         except httpx.HTTPError as exc:
-            raise FetchError(f"GET {url}: {describe_error(exc)}{_after(attempts)}") from exc
+            raise FetchError(f"GET {url}: {self.describe(exc)}{_after(attempts)}") from exc
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
+
+    def describe(self, exc: BaseException) -> str:
+        """A failure as one short line; a timeout says how long it waited."""
+        timeout = self._client.timeout
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"ConnectTimeout: no connection within {timeout.connect} s"
+        if isinstance(exc, httpx.ReadTimeout):
+            return f"ReadTimeout: no answer within {timeout.read} s"
+        return describe_error(exc)
 
     def wait(self, state: RetryCallState) -> float:
         """Seconds to wait before the next attempt: the server's Retry-After, else our backoff."""
@@ -160,6 +170,21 @@ class Fetcher:
         if isinstance(failure, _RetryableStatus) and failure.retry_after is not None:
             return min(failure.retry_after, self._policy.max_wait)
         return self._backoff(state)
+
+    def _log_retry(self, url: httpx.URL, state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, _RetryableStatus):
+            reason = failure.status
+        else:
+            reason = self.describe(failure) if failure else "failed"
+        log.warning(
+            "GET %s: %s; trying again in %.1f s (attempt %d of %d)",
+            url,
+            reason,
+            state.next_action.sleep if state.next_action else 0.0,
+            state.attempt_number + 1,
+            self._policy.retries + 1,
+        )
 
     async def _get_once(self, url: httpx.URL) -> bytes:
         async with self._client.stream("GET", url) as response:
@@ -181,19 +206,3 @@ class Fetcher:
 
 def _after(attempts: int) -> str:
     return f" (after {attempts} attempts)" if attempts > 1 else ""
-
-
-def _log_retry(url: httpx.URL, state: RetryCallState) -> None:
-    failure = state.outcome.exception() if state.outcome else None
-    if isinstance(failure, _RetryableStatus):
-        reason = failure.status
-    else:
-        reason = describe_error(failure) if failure else "failed"
-    wait = state.next_action.sleep if state.next_action else 0.0
-    log.warning(
-        "GET %s: %s; trying again in %.1f s (attempt %d)",
-        url,
-        reason,
-        wait,
-        state.attempt_number + 1,
-    )
