@@ -115,7 +115,8 @@ def describe_error(exc: BaseException) -> str:
 
 
 class Fetcher:
-    """GETs a URL with the retry policy. ``sleep`` and ``clock`` are injectable for tests."""
+    """GETs a URL with the retry policy. ``sleep`` and ``clock`` are injectable for tests;
+    ``max_bytes`` bounds the body read from a runaway server."""
 
     def __init__(
         self,
@@ -124,11 +125,13 @@ class Fetcher:
         *,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = utcnow,
+        max_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self._client = client
         self._policy = policy
         self._sleep = sleep
         self._clock = clock
+        self._max_bytes = max_bytes
         self._backoff = wait_exponential_jitter(
             multiplier=policy.backoff, max=policy.max_wait, jitter=policy.backoff
         )
@@ -138,7 +141,7 @@ class Fetcher:
         attempts = 0
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._policy.retries + 1),
-            wait=self.wait,
+            wait=self._wait,
             retry=retry_if_exception_type((_RetryableStatus, *_TRANSIENT_ERRORS)),
             sleep=self._sleep,
             before_sleep=functools.partial(self._log_retry, url),
@@ -152,10 +155,10 @@ class Fetcher:
         except _RetryableStatus as exc:
             raise FetchError(f"GET {url}: {exc.status}{_after(attempts)}") from None
         except httpx.HTTPError as exc:
-            raise FetchError(f"GET {url}: {self.describe(exc)}{_after(attempts)}") from exc
+            raise FetchError(f"GET {url}: {self._describe(exc)}{_after(attempts)}") from exc
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
-    def describe(self, exc: BaseException) -> str:
+    def _describe(self, exc: BaseException) -> str:
         """A failure as one short line; a timeout says how long it waited."""
         timeout = self._client.timeout
         if isinstance(exc, httpx.ConnectTimeout):
@@ -164,7 +167,7 @@ class Fetcher:
             return f"ReadTimeout: no answer within {timeout.read} s"
         return describe_error(exc)
 
-    def wait(self, state: RetryCallState) -> float:
+    def _wait(self, state: RetryCallState) -> float:
         """Seconds to wait before the next attempt: the server's Retry-After, else our backoff."""
         failure = state.outcome.exception() if state.outcome else None
         if isinstance(failure, _RetryableStatus) and failure.retry_after is not None:
@@ -176,7 +179,7 @@ class Fetcher:
         if isinstance(failure, _RetryableStatus):
             reason = failure.status
         else:
-            reason = self.describe(failure) if failure else "failed"
+            reason = self._describe(failure) if failure else "failed"
         log.warning(
             "GET %s: %s; trying again in %.1f s (attempt %d of %d)",
             url,
@@ -199,8 +202,10 @@ class Fetcher:
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    raise FetchError(f"GET {url}: the answer is larger than {MAX_BODY_BYTES} bytes")
+                if len(body) > self._max_bytes:
+                    raise FetchError(
+                        f"GET {url}: the answer is larger than {self._max_bytes} bytes"
+                    )
             return bytes(body)
 
 

@@ -118,19 +118,23 @@ def parse_item(item: object, day: dt.date, position: int) -> PaperRecord:
     )
 
 
+def _text(value: object) -> str:
+    """A string as stored: trimmed, without NUL characters (PostgreSQL's text refuses them)."""
+    return value.replace("\x00", "").strip() if isinstance(value, str) else ""
+
+
 def _required_text(data: Mapping[str, Any], key: str, where: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
+    value = _text(data.get(key))
+    if not value:
         raise ListingFormatError(f"{where} has no paper.{key}")
-    return value.strip()
+    return value
 
 
 def _optional_text(data: Mapping[str, Any], key: str, max_length: int | None = None) -> str | None:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
+    value = _text(data.get(key))
+    if not value or (max_length is not None and len(value) > max_length):
         return None
-    value = value.strip()
-    return None if max_length is not None and len(value) > max_length else value
+    return value
 
 
 def _clean(text: str) -> str:
@@ -143,16 +147,14 @@ def _authors(value: object, where: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise ListingFormatError(f"{where} has paper.authors that is not a list")
-    names = (author.get("name") for author in value if isinstance(author, Mapping))
-    return tuple(name.strip() for name in names if isinstance(name, str) and name.strip())
+    names = (_text(author.get("name")) for author in value if isinstance(author, Mapping))
+    return tuple(name for name in names if name)
 
 
 def _keywords(value: object) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
-    return tuple(
-        keyword.strip() for keyword in value if isinstance(keyword, str) and keyword.strip()
-    )
+    return tuple(keyword for keyword in map(_text, value) if keyword)
 
 
 def _timestamp(value: object) -> dt.datetime | None:
@@ -171,7 +173,7 @@ def _count(value: object) -> int:
 
 def _organization(value: object) -> str | None:
     if isinstance(value, Mapping):
-        name = value.get("fullname") or value.get("name")
-        if isinstance(name, str) and name.strip() and len(name.strip()) <= _MAX_ORGANIZATION:
-            return name.strip()
+        name = _text(value.get("fullname") or value.get("name"))
+        if name and len(name) <= _MAX_ORGANIZATION:
+            return name
     return None

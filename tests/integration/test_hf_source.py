@@ -431,3 +431,18 @@ async def test_a_404_is_not_tried_again(
     with pytest.raises(FetchError, match=rf"^GET {url}: HTTP 404 Not Found$"):
         await Fetcher(client, RetryPolicy(), sleep=sleeps).get(url)
     assert (len(server.requests), sleeps.seconds) == (1, [])
+
+
+async def test_an_answer_larger_than_the_bound_is_refused_not_retried(
+    server: ListingServer, client: httpx.AsyncClient, sleeps: Sleeps
+) -> None:
+    server.responder = lambda request: Reply(body=RECORDING)
+    url = httpx.URL(f"{server.url}/api/daily_papers")
+    fetcher = Fetcher(client, RetryPolicy(), sleep=sleeps, max_bytes=100_000)
+
+    with pytest.raises(FetchError, match=rf"^GET {url}: the answer is larger than 100000 bytes$"):
+        await fetcher.get(url)
+    assert len(server.requests) == 1
+    assert len(await Fetcher(client, RetryPolicy(), max_bytes=len(RECORDING)).get(url)) == len(
+        RECORDING
+    )

@@ -206,6 +206,25 @@ def test_optional_fields_of_the_wrong_shape_count_as_missing() -> None:
     assert record.organization is None
 
 
+def test_nul_characters_are_dropped_because_postgresql_refuses_them() -> None:
+    body = json.dumps(
+        [
+            {
+                "paper": {
+                    "id": "2601.00001",
+                    "title": "A\u0000B",
+                    "summary": "x\u0000y",
+                    "authors": [{"name": "\u0000"}, {"name": "Ada\u0000"}],
+                    "ai_keywords": ["k\u0000"],
+                }
+            }
+        ]
+    )
+    [record] = parse_api_items(body.encode(), DAY)
+    assert (record.title, record.abstract, record.authors) == ("AB", "xy", ("Ada",))
+    assert record.ai_keywords == ("k",)
+
+
 def test_every_field_people_want_is_read_from_an_item() -> None:
     item = {
         "paper": {
