@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from digest import pipeline
 from digest.app import App
@@ -73,11 +71,11 @@ def run(day: dt.datetime | None, since: dt.datetime | None, dry_run: bool) -> No
             days = await pipeline.days_to_catch_up(
                 _check_since(since.date(), last), last, db=app.db
             )
-        with _progress(len(days), show=since is not None) as step:
+        with _DayLines(len(days), bar=since is not None and sys.stderr.isatty()) as lines:
 
             def on_run(report: RunReport) -> None:
-                _echo_run(report, dry_run=dry_run)
-                step()
+                _echo_run(lines, report, dry_run=dry_run)
+                lines.advance()
 
             async with app.source() as source:
                 daily = await pipeline.run_and_send(
@@ -118,26 +116,48 @@ def _check_since(since: dt.date, last: dt.date) -> dt.date:
     return since
 
 
-@contextmanager
-def _progress(total: int, *, show: bool) -> Iterator[Callable[[], None]]:
-    """A progress bar over the days on stderr, only when stderr is a terminal."""
-    if not show or not sys.stderr.isatty():
-        yield lambda: None
-        return
-    progress = Progress(
-        TextColumn("catching up"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("days"),
-        console=Console(stderr=True),
-        transient=True,
-        # Lines printed to a terminal stdout go above the bar; to a pipe they go as they are.
-        redirect_stdout=sys.stdout.isatty(),
-        redirect_stderr=False,
-    )
-    with progress:
-        task = progress.add_task("days", total=total)
-        yield lambda: progress.advance(task)
+class _DayLines:
+    """Prints the lines of each day, under a progress bar over the days on a terminal stderr.
+
+    While the bar is shown, lines meant for a terminal go through its console, so they
+    appear above the bar instead of through it; lines for a pipe go to the pipe as they are.
+    """
+
+    def __init__(self, total: int, *, bar: bool) -> None:
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        if bar:
+            self._progress = Progress(
+                TextColumn("catching up"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("days"),
+                console=Console(stderr=True),
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self._task = self._progress.add_task("days", total=total)
+
+    def __enter__(self) -> _DayLines:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def echo(self, line: str, *, err: bool = False) -> None:
+        stream = sys.stderr if err else sys.stdout
+        if self._progress is not None and stream.isatty():
+            self._progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            click.echo(line, err=err)
+
+    def advance(self) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task)
 
 
 def describe_run(report: RunReport, *, dry_run: bool = False) -> str:
@@ -161,14 +181,14 @@ def describe_run(report: RunReport, *, dry_run: bool = False) -> str:
     )
 
 
-def _echo_run(report: RunReport, *, dry_run: bool) -> None:
-    click.echo(describe_run(report, dry_run=dry_run))
+def _echo_run(lines: _DayLines, report: RunReport, *, dry_run: bool) -> None:
+    lines.echo(describe_run(report, dry_run=dry_run))
     if report.status is RunStatus.FAILED:
-        click.echo(f"digest: error: {report.day}: {report.error}", err=True)
+        lines.echo(f"digest: error: {report.day}: {report.error}", err=True)
     for email in report.planned:
-        click.echo(f"  {email.email}: {len(email.papers)} papers")
+        lines.echo(f"  {email.email}: {len(email.papers)} papers")
         for paper_id, title in email.papers:
-            click.echo(f"    {paper_id}  {title}")
+            lines.echo(f"    {paper_id}  {title}")
 
 
 def _sending_line(sending: SendReport, seconds: float) -> str:
