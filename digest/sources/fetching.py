@@ -190,7 +190,7 @@ class Fetcher:
         )
 
     async def _get_once(self, url: httpx.URL) -> bytes:
-        async with self._client.stream("GET", url) as response:
+        async with self._client.stream("GET", url, follow_redirects=True) as response:
             status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
             if response.status_code == httpx.codes.TOO_MANY_REQUESTS or response.is_server_error:
                 retry_after = retry_after_seconds(
