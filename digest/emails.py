@@ -71,6 +71,36 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return f"{cut}…"
 
 
+def excerpt_showing_a_match(
+    text: str, queries: Sequence[str], *, title_marked: bool, limit: int = EXCERPT_CHARS
+) -> str:
+    """The start of the abstract, unless neither it nor the title shows a matched word:
+    then the sentence where the first one occurs, so the reader sees why it matched."""
+    head = excerpt(text, limit)
+    if title_marked or any(hit for _, hit in highlight(head, queries)):
+        return head
+    position = 0
+    for piece, hit in highlight(text, queries):
+        if hit:
+            break
+        position += len(piece)
+    else:
+        return head  # the queries matched nothing here that highlight can show
+    start = _sentence_start(text, position, reach=limit // 2)
+    return "…" + excerpt(text[start:], limit - 1)
+
+
+def _sentence_start(text: str, position: int, reach: int) -> int:
+    """Where the sentence holding ``position`` starts, looking back at most ``reach``
+    characters; failing that, the start of a word ``reach`` characters back."""
+    floor = max(0, position - reach)
+    end = max(text.rfind(mark, floor, position) for mark in (". ", "? ", "! "))
+    if end >= 0:
+        return end + 2
+    space = text.find(" ", floor, position)
+    return space + 1 if space >= 0 else position
+
+
 def short_authors(authors: Sequence[str]) -> str:
     if len(authors) <= AUTHORS_SHOWN:
         return ", ".join(authors)
@@ -104,7 +134,10 @@ def paper_view(pick: Pick, number: int, *, thumbnails: bool = False) -> PaperVie
     paper = pick.paper
     queries = list(pick.matched_queries)
     title = one_line(paper.title)
-    abstract_excerpt = excerpt(one_line(paper.abstract))
+    title_segments = highlight(title, queries)
+    abstract_excerpt = excerpt_showing_a_match(
+        one_line(paper.abstract), queries, title_marked=any(hit for _, hit in title_segments)
+    )
     paper_id = quote(paper.id, safe="./")
     stars = paper.github_stars
     github = web_url(paper.github_repo)
@@ -113,7 +146,7 @@ def paper_view(pick: Pick, number: int, *, thumbnails: bool = False) -> PaperVie
         number=number,
         id=paper.id,
         title=title,
-        title_segments=highlight(title, queries),
+        title_segments=title_segments,
         url=f"{HF_URL}/papers/{paper_id}",
         arxiv_url=f"{ARXIV_URL}/abs/{paper_id}",
         pdf_url=f"{ARXIV_URL}/pdf/{paper_id}",
