@@ -151,7 +151,7 @@ def test_each_paper_card_has_its_links_authors_summary_and_highlights() -> None:
         assert links.get("Code") == paper.github_repo
         assert links.get("Project page") == paper.project_page
         row = card.select_one("p.links")
-        assert row is not None and f"▲\xa0{paper.upvotes}" in row.get_text()
+        assert row is not None and f"▲\xa0{paper.upvotes}\xa0upvote" in row.get_text()
         if paper.github_repo and paper.github_stars is not None:
             assert f"★\xa0{compact_count(paper.github_stars)}" in row.get_text()
         authors = card.select_one("p.by")
