@@ -121,6 +121,23 @@ def test_the_preview_is_the_email_the_next_run_sends(
     )
 
 
+def test_the_email_settings_reach_the_email(digest: Digest, tmp_path: Path) -> None:
+    assert digest("subscribers", "add", "bob@example.org", "-k", "transformer").exit_code == 0
+    configured = Digest(
+        digest.env
+        | {"DIGEST_POSTAL_ADDRESS": "Lab 4, 1 Example Lane", "DIGEST_EMAIL_THUMBNAILS": "true"}
+    )
+
+    text = configured("preview", "bob@example.org", "--date", DAY)
+    page = configured("preview", "bob@example.org", "--date", DAY, "-o", "bob.html")
+
+    assert text.exit_code == 0 and page.exit_code == 0, text.output + page.output
+    assert text.stdout.rstrip().endswith("\n\nLab 4, 1 Example Lane")
+    html = (tmp_path / "bob.html").read_text()
+    assert len(re.findall(r'<img [^>]*src="https://cdn-thumbnails\.huggingface\.co/', html)) == 3
+    assert "Lab 4, 1 Example Lane" in html
+
+
 def test_papers_already_sent_are_left_out(digest: Digest) -> None:
     assert digest("subscribers", "add", "bob@example.org", "-k", "transformer").exit_code == 0
     assert digest("run", "--date", DAY).exit_code == 0
