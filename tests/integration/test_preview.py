@@ -121,6 +121,7 @@ def test_the_preview_is_the_email_the_next_run_sends(
     )
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the settings, not SQL
 def test_the_email_settings_reach_the_email(digest: Digest, tmp_path: Path) -> None:
     assert digest("subscribers", "add", "bob@example.org", "-k", "transformer").exit_code == 0
     configured = Digest(
@@ -175,6 +176,8 @@ def test_papers_already_sent_are_left_out(digest: Digest) -> None:
     ],
     ids=["unknown-subscriber", "day-without-papers", "bad-address", "bad-output"],
 )
+# The queries behind these checks run on PostgreSQL in the tests above.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_bad_input_is_one_line_and_exit_code_2(
     digest: Digest, args: list[str], message: str
 ) -> None:

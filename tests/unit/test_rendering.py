@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.policy import default
 
 import pytest
+from bs4 import BeautifulSoup
 
 from digest.emails import EmailComposer, days_label, excerpt, short_authors
 from digest.models import (
@@ -172,3 +173,15 @@ def test_subscription_emails(
         assert snippet in text
         assert snippet.replace("'", "&#39;") in html
     assert ("List-Unsubscribe" in message) is list_headers
+
+
+def test_the_style_block_is_inlined_and_only_media_queries_stay_in_style_blocks() -> None:
+    _, html = _parts(_composer().welcome(_delivery("x").subscriber))
+    soup = BeautifulSoup(html, "html.parser")
+
+    blocks = [" ".join(style.get_text().split()) for style in soup.find_all("style")]
+    assert blocks and all(block.startswith((":root", "@media")) for block in blocks), blocks
+    assert "prefers-color-scheme:dark" in "".join(blocks)
+    card = soup.select_one("td.card")
+    assert card is not None and "background-color:#ffffff" in str(card["style"])
+    assert all(p.has_attr("style") for p in soup.select("td.sec p"))
