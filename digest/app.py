@@ -37,6 +37,9 @@ class App:
             public_url=settings.public_url,
             mail_from=settings.mail_from,
             max_papers=settings.max_papers_per_email,
+            admin_email=settings.admin_email,
+            postal_address=settings.postal_address,
+            thumbnails=settings.email_thumbnails,
             clock=clock,
         )
         return cls(settings, Database.from_url(settings.database_url), composer, clock)

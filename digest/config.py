@@ -12,6 +12,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -126,6 +127,24 @@ class Settings(BaseSettings):
         le=200,
         description="Most papers shown in one digest; the rest are counted, with a link.",
     )
+    admin_email: str | None = Field(
+        default=None,
+        description="Address that gets an alert email when a daily run fails. Unset: no alerts.",
+    )
+    postal_address: str | None = Field(
+        default=None,
+        description=(
+            "Sender's postal address, shown in the footer of every email "
+            "(anti-spam laws ask for one). Unset: no address line."
+        ),
+    )
+    email_thumbnails: bool = Field(
+        default=False,
+        description=(
+            "Show each paper's thumbnail in the digest. The images load from Hugging Face "
+            "when the reader opens the email, so off by default."
+        ),
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Lowest level of log lines written to stderr."
     )
@@ -165,6 +184,24 @@ class Settings(BaseSettings):
                 "must contain an email address, e.g. 'Paper Digest <digest@example.org>'"
             )
         return value
+
+    @field_validator("admin_email")
+    @classmethod
+    def _admin_email(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return validate_email(value.strip(), check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(f"not an email address: {exc}") from None
+
+    @field_validator("postal_address")
+    @classmethod
+    def _postal_address(cls, value: str | None) -> str | None:
+        # One line in the footer, whatever line breaks the .env file carried.
+        if value is None:
+            return None
+        return " ".join(value.split()) or None
 
     @field_validator("secret_key")
     @classmethod

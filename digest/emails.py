@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from digest.clock import Clock, utcnow
+from digest.errors import ConfigError
 from digest.matching import Segment, highlight
-from digest.models import Delivery, DeliveryPaper, Subscriber
+from digest.models import Delivery, Paper, RunStatus, Subscriber
 from digest.rendering import Renderer, build_message
 from digest.tokens import LinkSigner, Purpose
 
@@ -19,27 +21,46 @@ HF_URL = "https://huggingface.co"
 ARXIV_URL = "https://arxiv.org"
 EXCERPT_CHARS = 320
 AUTHORS_SHOWN = 3
+PREHEADER_TITLES = 2
+ERROR_CHARS = 4000  # an alert shows this much of a run's error text
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A paper chosen for one subscriber: why (the queries it matched) and how well."""
+
+    paper: Paper
+    matched_queries: Sequence[str]
+    score: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class PaperView:
-    """One paper as the digest templates show it."""
+    """One paper as the digest templates show it: every text ready, every link checked."""
 
+    number: int  # its place in the email, from 1
     id: str
     title: str
     title_segments: list[Segment]  # the title with the matched words marked
-    url: str
+    url: str  # its Hugging Face page
     arxiv_url: str
     pdf_url: str
-    authors: str
-    excerpt: str
+    authors: str  # the first three, then "et al."
+    excerpt: str  # the start of the abstract, cut at a word boundary
     excerpt_segments: list[Segment]
     upvotes: int
     github_repo: str | None
     github_stars: int | None
+    stars_label: str | None  # "251", "1.2k"; None when the listing did not say
     project_page: str | None
     ai_summary: str | None
+    thumbnail_url: str | None  # only when DIGEST_EMAIL_THUMBNAILS is on
     matched_queries: tuple[str, ...]
+
+
+def one_line(text: str) -> str:
+    """Listings wrap titles and abstracts with line breaks and runs of spaces: one line."""
+    return " ".join(text.split())
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -50,32 +71,103 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return f"{cut}…"
 
 
+def excerpt_showing_a_match(
+    text: str, queries: Sequence[str], *, title_marked: bool, limit: int = EXCERPT_CHARS
+) -> str:
+    """The start of the abstract, unless neither it nor the title shows a matched word:
+    then the sentence where the first one occurs, so the reader sees why it matched."""
+    head = excerpt(text, limit)
+    if title_marked or any(hit for _, hit in highlight(head, queries)):
+        return head
+    position = 0
+    for piece, hit in highlight(text, queries):
+        if hit:
+            break
+        position += len(piece)
+    else:
+        return head  # the queries matched nothing here that highlight can show
+    start = _sentence_start(text, position, reach=limit // 2)
+    return "…" + excerpt(text[start:], limit - 1)
+
+
+def _sentence_start(text: str, position: int, reach: int) -> int:
+    """Where the sentence holding ``position`` starts, looking back at most ``reach``
+    characters; failing that, the start of a word ``reach`` characters back."""
+    floor = max(0, position - reach)
+    end = max(text.rfind(mark, floor, position) for mark in (". ", "? ", "! "))
+    if end >= 0:
+        return end + 2
+    space = text.find(" ", floor, position)
+    return space + 1 if space >= 0 else position
+
+
 def short_authors(authors: Sequence[str]) -> str:
     if len(authors) <= AUTHORS_SHOWN:
         return ", ".join(authors)
     return ", ".join(authors[:AUTHORS_SHOWN]) + " et al."
 
 
-def paper_view(item: DeliveryPaper) -> PaperView:
-    paper = item.paper
-    abstract_excerpt = excerpt(paper.abstract)
-    return PaperView(
-        id=paper.id,
-        title=paper.title,
-        title_segments=highlight(paper.title, item.matched_queries),
-        url=f"{HF_URL}/papers/{paper.id}",
-        arxiv_url=f"{ARXIV_URL}/abs/{paper.id}",
-        pdf_url=f"{ARXIV_URL}/pdf/{paper.id}",
-        authors=short_authors(paper.authors),
-        excerpt=abstract_excerpt,
-        excerpt_segments=highlight(abstract_excerpt, item.matched_queries),
-        upvotes=paper.upvotes,
-        github_repo=paper.github_repo,
-        github_stars=paper.github_stars,
-        project_page=paper.project_page,
-        ai_summary=paper.ai_summary,
-        matched_queries=tuple(item.matched_queries),
+def web_url(value: str | None) -> str | None:
+    """``value`` if it is an http(s) URL, else None: a listing must not put a
+    ``javascript:`` or ``data:`` link into an email."""
+    if not value:
+        return None
+    candidate = value.strip()
+    parts = urlsplit(candidate)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if any(char.isspace() or char in '"<>' for char in candidate):
+        return None
+    return candidate
+
+
+def compact_count(count: int) -> str:
+    """251 -> '251', 1234 -> '1.2k', 25300 -> '25k'."""
+    if count < 1000:
+        return str(count)
+    if count < 10_000:
+        return f"{count / 1000:.1f}".rstrip("0").rstrip(".") + "k"
+    return f"{count // 1000}k"
+
+
+def paper_view(pick: Pick, number: int, *, thumbnails: bool = False) -> PaperView:
+    paper = pick.paper
+    queries = list(pick.matched_queries)
+    title = one_line(paper.title)
+    title_segments = highlight(title, queries)
+    abstract_excerpt = excerpt_showing_a_match(
+        one_line(paper.abstract), queries, title_marked=any(hit for _, hit in title_segments)
     )
+    paper_id = quote(paper.id, safe="./")
+    stars = paper.github_stars
+    github = web_url(paper.github_repo)
+    summary = one_line(paper.ai_summary or "")
+    return PaperView(
+        number=number,
+        id=paper.id,
+        title=title,
+        title_segments=title_segments,
+        url=f"{HF_URL}/papers/{paper_id}",
+        arxiv_url=f"{ARXIV_URL}/abs/{paper_id}",
+        pdf_url=f"{ARXIV_URL}/pdf/{paper_id}",
+        authors=short_authors([one_line(name) for name in paper.authors]),
+        excerpt=abstract_excerpt,
+        excerpt_segments=highlight(abstract_excerpt, queries),
+        upvotes=paper.upvotes,
+        github_repo=github,
+        github_stars=stars,
+        stars_label=compact_count(stars) if github and stars is not None else None,
+        project_page=web_url(paper.project_page),
+        ai_summary=summary or None,
+        thumbnail_url=web_url(paper.thumbnail_url) if thumbnails else None,
+        matched_queries=tuple(queries),
+    )
+
+
+def email_order(picks: Iterable[Pick]) -> list[Pick]:
+    """Best score first, ties by paper id: the order of ``Delivery.papers``, so a
+    preview lists the papers exactly as the email will."""
+    return sorted(picks, key=lambda pick: (-pick.score, pick.paper.id))
 
 
 def days_label(days: Sequence[dt.date]) -> str:
@@ -84,6 +176,27 @@ def days_label(days: Sequence[dt.date]) -> str:
     if first == last:
         return f"{first:%a %-d %b %Y}"
     return f"{first:%-d %b} – {last:%-d %b %Y}"
+
+
+def long_days_label(days: Sequence[dt.date]) -> str:
+    """'Friday 12 June 2026', or '10 – 12 June 2026': the digest's heading."""
+    first, last = min(days), max(days)
+    if first == last:
+        return f"{first:%A %-d %B %Y}"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first:%-d} – {last:%-d %B %Y}"
+    return f"{first:%-d %B} – {last:%-d %B %Y}"
+
+
+def papers_count(count: int) -> str:
+    return f"{count} new paper{'' if count == 1 else 's'}"
+
+
+def preheader(papers: Sequence[PaperView], total: int) -> str:
+    """The line an inbox shows after the subject: the first titles, and how many more."""
+    titles = [excerpt(paper.title, 70) for paper in papers[:PREHEADER_TITLES]]
+    rest = total - len(titles)
+    return " · ".join(titles) + (f" · and {rest} more" if rest else "")
 
 
 class EmailComposer:
@@ -101,6 +214,9 @@ class EmailComposer:
         public_url: str,
         mail_from: str,
         max_papers: int = 25,
+        admin_email: str | None = None,
+        postal_address: str | None = None,
+        thumbnails: bool = False,
         clock: Clock = utcnow,
     ) -> None:
         self._renderer = renderer
@@ -108,7 +224,15 @@ class EmailComposer:
         self._public_url = public_url.rstrip("/")
         self._mail_from = mail_from
         self._max_papers = max_papers
+        self._admin_email = admin_email
+        self._postal_address = postal_address
+        self._thumbnails = thumbnails
         self._clock = clock
+
+    @property
+    def admin_email(self) -> str | None:
+        """Where alerts go (DIGEST_ADMIN_EMAIL); None when nobody is to be alerted."""
+        return self._admin_email
 
     def link(self, purpose: Purpose, subscriber: Subscriber) -> str:
         """A signed link to the web page for ``purpose`` (confirm, manage, unsubscribe)."""
@@ -116,17 +240,32 @@ class EmailComposer:
         return f"{self._public_url}/{purpose}/{token}"
 
     def digest(self, delivery: Delivery) -> EmailMessage:
-        """The digest of one delivery: its papers best first, at most ``max_papers`` shown."""
-        subscriber = delivery.subscriber
-        papers = [paper_view(item) for item in delivery.papers]
-        listed_on = sorted({item.paper.listed_on for item in delivery.papers})
-        shown = papers[: self._max_papers]
+        """The digest of one delivery from the outbox."""
+        picks = [
+            Pick(item.paper, item.matched_queries, item.score or 0.0) for item in delivery.papers
+        ]
+        return self.digest_for(delivery.subscriber, picks)
+
+    def digest_for(self, subscriber: Subscriber, picks: Sequence[Pick]) -> EmailMessage:
+        """The digest of these papers for ``subscriber``: best first, at most
+        ``max_papers`` shown and the rest counted, with a link to the listing."""
+        if not picks:
+            raise ValueError("a digest needs at least one paper")
+        ordered = email_order(picks)
+        shown = [
+            paper_view(pick, number, thumbnails=self._thumbnails)
+            for number, pick in enumerate(ordered[: self._max_papers], start=1)
+        ]
+        listed_on = sorted({pick.paper.listed_on for pick in ordered})
         context = {
             "papers": shown,
-            "total": len(papers),
-            "more_count": len(papers) - len(shown),
+            "total": len(ordered),
+            "total_label": papers_count(len(ordered)),
+            "more_count": len(ordered) - len(shown),
             "listing_url": f"{HF_URL}/papers/date/{listed_on[-1].isoformat()}",
             "days": days_label(listed_on),
+            "days_long": long_days_label(listed_on),
+            "preheader": preheader(shown, len(ordered)),
         }
         return self._compose("digest", subscriber, context, list_headers=True)
 
@@ -154,6 +293,7 @@ class EmailComposer:
         unsubscribe_url = self.link(Purpose.UNSUBSCRIBE, subscriber)
         shared = {
             "email": subscriber.email,
+            "postal_address": self._postal_address,
             "queries": [query.text for query in subscriber.queries],
             "cadence": subscriber.cadence.value,
             "manage_url": self.link(Purpose.MANAGE, subscriber),
@@ -170,6 +310,38 @@ class EmailComposer:
         rendered = self._renderer.render(name, shared | context)
         return build_message(
             rendered, sender=self._mail_from, recipient=subscriber.email, headers=headers
+        )
+
+    def alert(self, day: dt.date, status: RunStatus, error: str | None) -> EmailMessage:
+        """Tells the admin (DIGEST_ADMIN_EMAIL) that the run for ``day`` went wrong.
+
+        Raises ConfigError when no admin address is set; callers check ``admin_email``.
+        """
+        if self._admin_email is None:
+            raise ConfigError("DIGEST_ADMIN_EMAIL is not set: there is nobody to alert")
+        text = (error or "").strip() or "(the run recorded no error text)"
+        if len(text) > ERROR_CHARS:
+            text = text[:ERROR_CHARS] + "\n[…cut]"
+        context = {
+            "day": day.isoformat(),
+            "day_label": days_label([day]),
+            "status": str(status),
+            "failed": status is RunStatus.FAILED,
+            "error": text,
+            "admin_email": self._admin_email,
+            "public_url": self._public_url,
+            "postal_address": self._postal_address,
+        }
+        # Not a subscriber email: no list headers; Auto-Submitted (RFC 3834) keeps
+        # vacation responders from answering it.
+        headers = {
+            "Date": format_datetime(self._clock()),
+            "Message-ID": make_msgid(domain=self._mail_domain()),
+            "Auto-Submitted": "auto-generated",
+        }
+        rendered = self._renderer.render("alert", context)
+        return build_message(
+            rendered, sender=self._mail_from, recipient=self._admin_email, headers=headers
         )
 
     def _mail_domain(self) -> str:

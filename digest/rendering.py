@@ -1,4 +1,10 @@
-"""Jinja2 templates to messages: ``templates/email/<name>/{subject.txt,body.txt,body.html}``."""
+"""Jinja2 templates to messages: ``templates/email/<name>/{subject.txt,body.txt,body.html}``.
+
+The HTML templates keep their CSS in a ``<style>`` block; rendering inlines it
+into ``style`` attributes (css-inline), because several mail clients ignore
+style blocks. A block marked ``data-css-inline="keep"`` stays as it is: media
+queries (dark mode, narrow screens) cannot be inlined.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
+import css_inline
 import jinja2
 
 from digest.resources import resource_dir
@@ -50,16 +57,29 @@ def create_environment(templates_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
+def create_inliner() -> css_inline.CSSInliner:
+    """Moves the CSS of the templates' style blocks into style attributes.
+
+    Nothing is fetched: a template that links a remote stylesheet keeps the link
+    unresolved rather than making rendering depend on the network.
+    """
+    return css_inline.CSSInliner(load_remote_stylesheets=False, minify_css=True)
+
+
 class Renderer:
-    def __init__(self, env: jinja2.Environment) -> None:
+    def __init__(
+        self, env: jinja2.Environment, inliner: css_inline.CSSInliner | None = None
+    ) -> None:
         self._env = env
+        self._inliner = inliner or create_inliner()
 
     def render(self, name: str, context: dict[str, Any]) -> RenderedEmail:
         def part(filename: str) -> str:
             return self._env.get_template(f"email/{name}/{filename}").render(context)
 
         subject = " ".join(part("subject.txt").split())  # one line, whatever the template did
-        return RenderedEmail(subject=subject, text=part("body.txt"), html=part("body.html"))
+        html = self._inliner.inline(part("body.html"))
+        return RenderedEmail(subject=subject, text=part("body.txt"), html=html)
 
 
 def build_message(

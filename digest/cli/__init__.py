@@ -9,7 +9,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from digest import __version__
-from digest.cli import db, fetch, run, subscribers
+from digest.cli import db, fetch, preview, run, subscribers
 from digest.errors import DigestError
 
 log = logging.getLogger("digest")
@@ -62,6 +62,7 @@ cli.add_command(db.db)
 cli.add_command(subscribers.subscribers)
 cli.add_command(run.run)
 cli.add_command(fetch.fetch)
+cli.add_command(preview.preview)
 
 
 def main() -> None:

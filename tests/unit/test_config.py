@@ -48,6 +48,8 @@ def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ("DIGEST_MAIL_FROM", "nobody", "invalid setting DIGEST_MAIL_FROM: must contain an email"),
         ("DIGEST_SECRET_KEY", "short", "invalid setting DIGEST_SECRET_KEY: must be at least 32"),
         ("DIGEST_SMTP_HOST", "mail.example.org", "DIGEST_SECRET_KEY must be set"),
+        ("DIGEST_ADMIN_EMAIL", "nobody", "invalid setting DIGEST_ADMIN_EMAIL: not an email"),
+        ("DIGEST_EMAIL_THUMBNAILS", "maybe", "invalid setting DIGEST_EMAIL_THUMBNAILS:"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_setting(
@@ -58,6 +60,19 @@ def test_a_bad_value_is_one_line_naming_the_setting(
         load_settings()
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_email_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().admin_email is None
+    assert load_settings().postal_address is None
+    assert load_settings().email_thumbnails is False
+    monkeypatch.setenv("DIGEST_ADMIN_EMAIL", " Admin@Example.org ")
+    monkeypatch.setenv("DIGEST_POSTAL_ADDRESS", "Lab 4,\n  1 Example Lane ")
+    monkeypatch.setenv("DIGEST_EMAIL_THUMBNAILS", "true")
+    settings = load_settings()
+    assert settings.admin_email == "Admin@example.org"  # the domain is case-insensitive
+    assert settings.postal_address == "Lab 4, 1 Example Lane"
+    assert settings.email_thumbnails is True
 
 
 def _env_names() -> set[str]:
