@@ -12,6 +12,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
 
+import limits
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -101,6 +102,36 @@ class Settings(BaseSettings):
         le=200,
         description="Most papers shown in one digest; the rest are counted, with a link.",
     )
+    web_host: str = Field(default="127.0.0.1", description="Address that `digest web` listens on.")
+    web_port: int = Field(
+        default=8000, ge=1, le=65535, description="Port that `digest web` listens on."
+    )
+    web_trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description=(
+            "Comma-separated addresses (or *) of reverse proxies trusted to name the client "
+            "in X-Forwarded-For; rate limits count that client address."
+        ),
+    )
+    web_signup_rate_limit: str = Field(
+        default="10/hour",
+        description="Sign-ups accepted from one client address, e.g. 10/hour or 5/10 minutes.",
+    )
+    web_form_rate_limit: str = Field(
+        default="30/minute",
+        description=(
+            "Other form submissions accepted from one client address "
+            "(the RFC 8058 one-click unsubscribe is never limited)."
+        ),
+    )
+    confirm_link_days: int = Field(
+        default=7,
+        ge=1,
+        le=60,
+        description=(
+            "Days a confirmation link works; unconfirmed sign-ups older than that are deleted."
+        ),
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Lowest level of log lines written to stderr."
     )
@@ -121,6 +152,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("web_signup_rate_limit", "web_form_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError("must be a rate such as 10/hour, 30/minute or 5/10 minutes") from None
+        return value
 
     @field_validator("mail_from")
     @classmethod
