@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import click
 
 from digest.app import App
@@ -27,7 +25,7 @@ def web(host: str | None, port: int | None) -> None:
 
     Links in emails start with DIGEST_PUBLIC_URL, so set it to the address
     people reach this server at (usually through a reverse proxy with TLS).
-    Stop it with Ctrl-C.
+    Ctrl-C or SIGTERM stops it after the requests and emails in progress.
 
     \b
     Example:
@@ -36,12 +34,12 @@ def web(host: str | None, port: int | None) -> None:
 
     async def work(app: App) -> None:
         settings = app.settings
+        # The port first: a busy one is reported before the database is touched.
         sock = bind(host or settings.web_host, port or settings.web_port)
         try:
+            await app.prepare_database()
             await serve(create_app(app), sock, trusted_proxies=settings.web_trusted_proxies)
         finally:
             sock.close()
 
-    # uvicorn shuts down cleanly on Ctrl-C, then raises it again: that is how it stops.
-    with contextlib.suppress(KeyboardInterrupt):
-        run_with_app(work)
+    run_with_app(work, prepare_database=False)

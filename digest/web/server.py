@@ -3,7 +3,11 @@ the scheduler beside it)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import socket
+from collections.abc import Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -33,7 +37,24 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def build_server(asgi: ASGIApp, *, trusted_proxies: str) -> uvicorn.Server:
+class Server(uvicorn.Server):
+    """uvicorn's server, stopping on SIGINT or SIGTERM without raising the signal again
+    afterwards (uvicorn does, which cancels the caller's clean-up half-way)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        stop_on = (signal.SIGINT, signal.SIGTERM)
+        for sig in stop_on:
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in stop_on:
+                loop.remove_signal_handler(sig)
+
+
+def build_server(asgi: ASGIApp, *, trusted_proxies: str) -> Server:
     """A uvicorn server for ``asgi``. Our logging stays as configured; there is no access
     log, because the paths it would write carry the tokens of people's links."""
     config = uvicorn.Config(
@@ -45,7 +66,7 @@ def build_server(asgi: ASGIApp, *, trusted_proxies: str) -> uvicorn.Server:
         server_header=False,
         lifespan="on",
     )
-    return uvicorn.Server(config)
+    return Server(config)
 
 
 async def serve(asgi: ASGIApp, sock: socket.socket, *, trusted_proxies: str) -> None:
