@@ -215,6 +215,7 @@ async def test_a_token_from_another_browser_is_refused(site: Site, smtp: SmtpSer
 
 
 async def test_malformed_and_oversized_bodies_get_a_page_not_a_traceback(site: Site) -> None:
+    urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
     broken = await site.client.post(
         "/",
         content=b"--xyz\r\nContent-Disposition: form-data; name=email\r\n\r\nada",
@@ -223,7 +224,10 @@ async def test_malformed_and_oversized_bodies_get_a_page_not_a_traceback(site: S
     huge = await site.client.post(
         "/",
         content=b"email=" + b"a" * 300_000,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        headers=urlencoded,
+    )
+    too_many_fields = await site.client.post(
+        "/", content=b"&".join(b"f%d=x" % number for number in range(11)), headers=urlencoded
     )
     with_file = await site.client.post(
         "/", files={"email": ("evil.txt", b"ada@example.org", "text/plain")}
@@ -232,8 +236,9 @@ async def test_malformed_and_oversized_bodies_get_a_page_not_a_traceback(site: S
     assert broken.status_code == 400
     assert "That request was not understood" in broken.text
     assert with_file.status_code == 400
+    assert too_many_fields.status_code == 400
     assert huge.status_code == 413  # Starlette's own short answer, before the body is read
-    for answer in (broken, huge, with_file):
+    for answer in (broken, huge, with_file, too_many_fields):
         assert "Traceback" not in answer.text
     assert await site.subscriber("ada@example.org") is None
 
