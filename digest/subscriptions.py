@@ -225,13 +225,15 @@ async def confirm(db: Database, subscriber: Subscriber, *, clock: Clock = utcnow
     a subscription that was left since cannot be revived by an old link (LinkError)."""
     async with db.transaction() as session:
         current = await _current(session, subscriber)
-        changed = await store.transition(
+        if await store.transition(
             session, current, [SubscriberStatus.PENDING], SubscriberStatus.ACTIVE, clock()
-        )
-    if changed:
-        return Outcome(current, Notice.WELCOME, changed=True)
-    if current.status in LEAVABLE:
-        return Outcome(current)
+        ):
+            return Outcome(current, Notice.WELCOME, changed=True)
+        # Read again: on SQLite the first read ran before this transaction took the write
+        # lock, so a parallel confirmation may have happened in between.
+        latest = await store.get_by_id(session, subscriber.id)
+    if latest is not None and latest.status in LEAVABLE:
+        return Outcome(latest)
     raise LinkError("the subscription this link confirms has ended")
 
 
