@@ -7,6 +7,7 @@ factory, the scheduler builder), and passed to everything else.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import secrets
 from email.utils import parseaddr
 from pathlib import Path
@@ -152,6 +153,21 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("web_trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if entries == ["*"]:
+            return "*"
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (or use * for any)"
+                ) from None
+        return ",".join(entries)
 
     @field_validator("web_signup_rate_limit", "web_form_rate_limit")
     @classmethod
