@@ -12,8 +12,9 @@ from starlette.responses import HTMLResponse, Response
 from digest.resources import resource_dir
 from digest.web.csrf import FIELD, Csrf
 
-# Pages behind a signed link show a subscriber's address: never cache or index them.
-PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+# Pages carry this browser's CSRF token or a subscriber's address: never store them in
+# a cache. (Search engines are kept out by a robots meta tag on every page but "/".)
+PRIVATE_HEADERS = {"Cache-Control": "no-store"}
 
 
 class Problem(Exception):

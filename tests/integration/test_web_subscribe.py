@@ -193,10 +193,11 @@ async def test_a_form_without_its_csrf_token_changes_nothing(site: Site) -> None
 
     missing = await site.client.post("/", data=fields)
     forged = await site.client.post("/", data=fields | {"csrf_token": "forged.value"})
+    absurd = await site.client.post("/", data=fields | {"csrf_token": "x" * 10_000})
     site.client.cookies.clear()
     no_cookie = await site.client.post("/", data=fields | {"csrf_token": token})
 
-    for answer in (missing, forged, no_cookie):
+    for answer in (missing, forged, absurd, no_cookie):
         assert answer.status_code == 403
         assert "Please send the form again" in answer.text
     assert await site.subscriber("ada@example.org") is None
