@@ -104,6 +104,7 @@ def create_environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(resource_dir("templates") / "web"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # templates do not change under a running server: no stat per page
         trim_blocks=True,
         lstrip_blocks=True,
     )
