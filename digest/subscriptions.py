@@ -165,9 +165,9 @@ async def subscribe(
       gets nothing.
 
     At most one such email goes to an address per CONFIRMATION_INTERVAL (durable in
-    ``confirmation_sent_at``); a pending sign-up is changed only when its email is sent,
-    so the email the person reads always names the queries that confirming activates.
-    Expired sign-ups are purged first, so abandoned ones never pile up.
+    ``confirmation_sent_at``), and a pending sign-up changes only together with such an
+    email, so nobody can rewrite it unseen; the confirm page shows the queries its button
+    activates. Expired sign-ups are purged first, so abandoned ones never pile up.
     """
     address = normalise_email(email)
     texts = check_queries(queries)
