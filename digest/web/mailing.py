@@ -1,11 +1,11 @@
-"""Subscription emails from the web pages, sent after the page has been answered.
+"""Subscription emails from the web pages, sent without the page waiting for them.
 
 They go straight to the mailer (``App.mailer()``), not through the outbox: the
 outbox is the ledger of digests, and these emails are worth something only
-now. Sending starts after the response, in a task of its own, so a slow or
-unreachable SMTP server neither delays nor breaks a page, and the time a page
-takes does not tell whether an email was sent. A failure is logged (with the
-subscriber's id, not their address) and, for a confirmation, the per-address
+now. Each is sent in a task of its own that the page does not wait for, so a
+slow or unreachable SMTP server neither delays nor breaks a page, and the time
+a page takes does not tell whether an email was sent. A failure is logged (with
+the subscriber's id, not their address) and, for a sign-up, the per-address
 slot is handed back so the person can ask again at once. Emails still being
 sent when the server stops are awaited for at most DIGEST_SMTP_TIMEOUT.
 """
@@ -30,7 +30,7 @@ class Postman:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def send_later(self, outcome: Outcome) -> None:
-        """Send the email that ``outcome`` made due (if any), once the page is answered."""
+        """Send the email that ``outcome`` made due (if any), without waiting for it."""
         if outcome.notice is None:
             return
         task = asyncio.create_task(self._send(outcome))
