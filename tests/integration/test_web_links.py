@@ -344,8 +344,8 @@ async def test_one_click_unsubscribes_at_once_without_cookie_or_token_and_is_ide
     )
     # A mail provider's server: no cookie, no CSRF token, does not follow redirects.
     async with httpx.AsyncClient(base_url=site.url, follow_redirects=False) as provider:
-        first = await provider.post(paths["unsubscribe"], **body)  # type: ignore[arg-type]
-        second = await provider.post(paths["unsubscribe"], **body)  # type: ignore[arg-type]
+        first = await provider.post(paths["unsubscribe"], **body)
+        second = await provider.post(paths["unsubscribe"], **body)
 
     for answer in (first, second):
         assert answer.status_code == 200

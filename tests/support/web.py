@@ -99,7 +99,7 @@ def link(message: EmailMessage, purpose: str) -> str:
 def text_part(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 def web_settings(
