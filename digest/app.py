@@ -27,13 +27,15 @@ class App:
     settings: Settings
     db: Database
     composer: EmailComposer
+    signer: LinkSigner
     clock: Clock = field(default=utcnow)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = utcnow) -> App:
+        signer = LinkSigner(signing_key(settings), clock=clock)
         composer = EmailComposer(
             Renderer(create_environment()),
-            LinkSigner(signing_key(settings)),
+            signer,
             public_url=settings.public_url,
             mail_from=settings.mail_from,
             max_papers=settings.max_papers_per_email,
@@ -42,7 +44,7 @@ class App:
             thumbnails=settings.email_thumbnails,
             clock=clock,
         )
-        return cls(settings, Database.from_url(settings.database_url), composer, clock)
+        return cls(settings, Database.from_url(settings.database_url), composer, signer, clock)
 
     def mailer(self) -> Mailer:
         """A new mailer (it holds a connection while in use, so each sender gets its own)."""

@@ -7,11 +7,13 @@ factory, the scheduler builder), and passed to everything else.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import secrets
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
 
+import limits
 from email_validator import EmailNotValidError, validate_email
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -145,6 +147,36 @@ class Settings(BaseSettings):
             "when the reader opens the email, so off by default."
         ),
     )
+    web_host: str = Field(default="127.0.0.1", description="Address that `digest web` listens on.")
+    web_port: int = Field(
+        default=8000, ge=1, le=65535, description="Port that `digest web` listens on."
+    )
+    web_trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description=(
+            "Comma-separated addresses (or *) of reverse proxies trusted to name the client "
+            "in X-Forwarded-For; rate limits count that client address."
+        ),
+    )
+    web_signup_rate_limit: str = Field(
+        default="10/hour",
+        description="Sign-ups accepted from one client address, e.g. 10/hour or 5/10 minutes.",
+    )
+    web_form_rate_limit: str = Field(
+        default="30/minute",
+        description=(
+            "Other form submissions accepted from one client address "
+            "(the RFC 8058 one-click unsubscribe is never limited)."
+        ),
+    )
+    confirm_link_days: int = Field(
+        default=7,
+        ge=1,
+        le=60,
+        description=(
+            "Days a confirmation link works; unconfirmed sign-ups older than that are deleted."
+        ),
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Lowest level of log lines written to stderr."
     )
@@ -171,6 +203,30 @@ class Settings(BaseSettings):
     def _header_safe(cls, value: str) -> str:
         if any(character.isspace() for character in value):
             raise ValueError("must not contain spaces or line breaks (it is sent in a header)")
+        return value
+
+    @field_validator("web_trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if entries == ["*"]:
+            return "*"
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (or use * for any)"
+                ) from None
+        return ",".join(entries)
+
+    @field_validator("web_signup_rate_limit", "web_form_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError("must be a rate such as 10/hour, 30/minute or 5/10 minutes") from None
         return value
 
     @field_validator("mail_from")

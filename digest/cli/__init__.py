@@ -9,7 +9,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from digest import __version__
-from digest.cli import db, fetch, preview, run, subscribers
+from digest.cli import db, fetch, preview, run, subscribers, web
 from digest.errors import DigestError
 
 log = logging.getLogger("digest")
@@ -63,6 +63,7 @@ cli.add_command(subscribers.subscribers)
 cli.add_command(run.run)
 cli.add_command(fetch.fetch)
 cli.add_command(preview.preview)
+cli.add_command(web.web)
 
 
 def main() -> None:

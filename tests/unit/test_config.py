@@ -29,6 +29,22 @@ def test_defaults_need_no_configuration() -> None:
     assert settings.outbox_dir == Path("outbox")
 
 
+def test_web_settings_have_working_defaults_and_accept_rates_and_networks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = load_settings()
+    assert (defaults.web_host, defaults.web_port, defaults.confirm_link_days) == (
+        "127.0.0.1",
+        8000,
+        7,
+    )
+    monkeypatch.setenv("DIGEST_WEB_SIGNUP_RATE_LIMIT", "5/10 minutes")
+    monkeypatch.setenv("DIGEST_WEB_TRUSTED_PROXIES", " 10.0.0.0/8 , ::1 ")
+    settings = load_settings()
+    assert settings.web_signup_rate_limit == "5/10 minutes"
+    assert settings.web_trusted_proxies == "10.0.0.0/8,::1"
+
+
 def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("DIGEST_SMTP_PORT=2525\nDIGEST_SMTP_TLS=none\n")
     monkeypatch.setenv("DIGEST_DATABASE_URL", "postgresql://digest@db/digest")
@@ -50,6 +66,11 @@ def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ("DIGEST_SMTP_HOST", "mail.example.org", "DIGEST_SECRET_KEY must be set"),
         ("DIGEST_ADMIN_EMAIL", "nobody", "invalid setting DIGEST_ADMIN_EMAIL: not an email"),
         ("DIGEST_EMAIL_THUMBNAILS", "maybe", "invalid setting DIGEST_EMAIL_THUMBNAILS:"),
+        ("DIGEST_WEB_SIGNUP_RATE_LIMIT", "lots", "DIGEST_WEB_SIGNUP_RATE_LIMIT: must be a rate"),
+        ("DIGEST_WEB_FORM_RATE_LIMIT", "5 per fortnight", "DIGEST_WEB_FORM_RATE_LIMIT: must be"),
+        ("DIGEST_WEB_TRUSTED_PROXIES", "10.0.0.1,proxy", "'proxy' is not an IP address"),
+        ("DIGEST_CONFIRM_LINK_DAYS", "0", "DIGEST_CONFIRM_LINK_DAYS: Input should be greater"),
+        ("DIGEST_WEB_PORT", "0", "DIGEST_WEB_PORT: Input should be greater"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_setting(
