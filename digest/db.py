@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -104,6 +105,34 @@ async def ensure_migrated(engine: AsyncEngine) -> None:
         raise DatabaseError(
             f"the database is at revision {current or 'none'}, not {head}: run 'digest db upgrade'"
         )
+
+
+async def schema_differences(engine: AsyncEngine) -> list[str]:
+    """How the database's tables differ from the models, one line each (none: they agree).
+
+    Alembic's autogenerate comparison, as ``alembic check`` does it: catches a schema
+    changed by hand or by a migration from another branch.
+    """
+    from digest.models import Base  # the models are only needed here, not to migrate
+
+    def compare(connection: Connection) -> list[str]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return [_describe_difference(diff) for diff in compare_metadata(context, Base.metadata)]
+
+    return await _with_connection(engine, compare)
+
+
+def _describe_difference(diff: Any) -> str:
+    """'add_column subscribers.nickname', 'remove_index ix_papers_listed_on', ..."""
+    if isinstance(diff, list):  # column modifications come as a list of steps
+        return "; ".join(_describe_difference(step) for step in diff)
+    action, *details = diff
+    if action.startswith("modify_"):  # (action, schema, table, column, ...)
+        return f"{action} {details[1]}.{details[2]}"
+    if action in ("add_column", "remove_column"):  # (action, schema, table, column)
+        return f"{action} {details[1]}.{details[2].name}"
+    target = details[0]
+    return f"{action} {getattr(target, 'name', target)}"
 
 
 def _alembic(connection: Connection, action: Callable[[Config, str], None], revision: str) -> None:

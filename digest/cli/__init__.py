@@ -9,18 +9,26 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from digest import __version__
-from digest.cli import db, run, subscribers
+from digest.cli import db, deliveries, run, runs, send_test, stats, subscribers
 from digest.errors import DigestError
 
 log = logging.getLogger("digest")
 
 
 class DigestGroup(click.Group):
-    """Turns expected failures into one line on stderr and a meaningful exit code."""
+    """Turns expected failures into one line on stderr and a meaningful exit code.
+
+    Bad input: 2 (click's usage errors too, as one line instead of the usage text);
+    a failure: 1; with ``--debug`` the traceback instead.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else ctx.command_path
+            click.echo(f"digest: error: {exc.format_message()} (see '{where} --help')", err=True)
+            ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:
@@ -54,6 +62,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Example:
       digest subscribers add ada@example.org -k "speculative decoding"
       digest run
+      digest stats
     """
     ctx.obj = {"debug": debug}
 
@@ -61,6 +70,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 cli.add_command(db.db)
 cli.add_command(subscribers.subscribers)
 cli.add_command(run.run)
+cli.add_command(runs.runs)
+cli.add_command(deliveries.deliveries)
+cli.add_command(stats.stats)
+cli.add_command(send_test.send_test)
 
 
 def main() -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from digest.models import Query, Subscriber, SubscriberStatus
+from digest.models import Cadence, Query, Subscriber, SubscriberStatus
 
 
 async def get_by_email(session: AsyncSession, email: str) -> Subscriber | None:
@@ -22,11 +22,13 @@ async def add(
     queries: Sequence[str],
     status: SubscriberStatus,
     now: dt.datetime,
+    cadence: Cadence = Cadence.DAILY,
 ) -> Subscriber:
     """Insert a subscriber and their queries."""
     subscriber = Subscriber(
         email=email,
         status=status,
+        cadence=cadence,
         created_at=now,
         confirmed_at=now if status is SubscriberStatus.ACTIVE else None,
         queries=[Query(text=text, created_at=now) for text in queries],
@@ -36,9 +38,29 @@ async def add(
     return subscriber
 
 
-async def list_all(session: AsyncSession) -> list[Subscriber]:
-    """Every subscriber, oldest first, with their queries."""
-    return list(await session.scalars(select(Subscriber).order_by(Subscriber.id)))
+async def list_all(
+    session: AsyncSession,
+    *,
+    statuses: Iterable[SubscriberStatus] = (),
+    query_contains: str | None = None,
+) -> list[Subscriber]:
+    """Subscribers, oldest first, with their queries.
+
+    ``statuses`` keeps those with one of these statuses (all when empty);
+    ``query_contains`` those with a query containing this text, ignoring case.
+    """
+    statement = select(Subscriber).order_by(Subscriber.id)
+    if wanted := list(statuses):
+        statement = statement.where(Subscriber.status.in_(wanted))
+    if query_contains is not None:
+        statement = statement.where(
+            Subscriber.id.in_(
+                select(Query.subscriber_id).where(
+                    func.lower(Query.text).contains(query_contains.lower(), autoescape=True)
+                )
+            )
+        )
+    return list(await session.scalars(statement))
 
 
 async def delete_by_email(session: AsyncSession, email: str) -> bool:
@@ -59,3 +81,45 @@ async def active_queries(session: AsyncSession) -> dict[int, list[str]]:
     for subscriber_id, text in rows:
         queries.setdefault(subscriber_id, []).append(text)
     return queries
+
+
+# Changes to one subscriber, loaded with ``get_by_email`` in the same transaction.
+
+
+async def set_status(
+    session: AsyncSession,
+    subscriber: Subscriber,
+    status: SubscriberStatus,
+    now: dt.datetime,
+    *,
+    reset_bounces: bool = False,
+) -> None:
+    """Give the subscriber a new status; becoming active marks them confirmed."""
+    subscriber.status = status
+    if status is SubscriberStatus.ACTIVE and subscriber.confirmed_at is None:
+        subscriber.confirmed_at = now
+    if status is SubscriberStatus.UNSUBSCRIBED:
+        subscriber.unsubscribed_at = now
+    if reset_bounces:
+        subscriber.bounce_count = 0
+    await session.flush()
+
+
+async def set_cadence(session: AsyncSession, subscriber: Subscriber, cadence: Cadence) -> None:
+    """Change how often the subscriber gets a digest."""
+    subscriber.cadence = cadence
+    await session.flush()
+
+
+async def set_queries(
+    session: AsyncSession, subscriber: Subscriber, texts: Sequence[str], now: dt.datetime
+) -> None:
+    """Make ``texts`` the subscriber's queries: queries they already have stay as they
+    are (with their order and creation time), others are removed, new ones appended."""
+    wanted = list(dict.fromkeys(texts))
+    kept = [query for query in subscriber.queries if query.text in wanted]
+    have = {query.text for query in kept}
+    subscriber.queries = kept + [
+        Query(text=text, created_at=now) for text in wanted if text not in have
+    ]
+    await session.flush()

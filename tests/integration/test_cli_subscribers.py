@@ -39,7 +39,7 @@ def test_add_list_remove(digest: Digest) -> None:
     plain = digest("subscribers", "list")
     assert plain.stdout.startswith('ada@example.org\tactive\tdaily\tLLM; "sparse attention"\t')
 
-    removed = digest("subscribers", "remove", "ada@example.org")
+    removed = digest("subscribers", "remove", "ada@example.org", "--yes")
     assert removed.exit_code == 0
     assert removed.stdout == "removed ada@example.org\n"
     assert listed(digest) == []
