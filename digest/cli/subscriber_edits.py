@@ -71,7 +71,11 @@ def resume(email: str) -> None:
 
 @click.command("set-cadence")
 @click.argument("email")
-@click.argument("cadence", type=click.Choice([c.value for c in Cadence], case_sensitive=False))
+@click.argument(
+    "cadence",
+    type=click.Choice([c.value for c in Cadence], case_sensitive=False),
+    metavar="CADENCE",
+)
 def set_cadence(email: str, cadence: str) -> None:
     """Send a subscriber's digest daily or weekly.
 

@@ -83,7 +83,7 @@ async def subscriber_counts(session: AsyncSession) -> dict[SubscriberStatus, int
         select(Subscriber.status, func.count()).group_by(Subscriber.status)
     )
     counts = dict.fromkeys(SubscriberStatus, 0)
-    counts.update(dict(rows.tuples().all()))
+    counts.update(dict(rows.all()))
     return counts
 
 
@@ -133,7 +133,7 @@ async def subscriber_history(session: AsyncSession, subscriber_id: int) -> Histo
         .where(Delivery.subscriber_id == subscriber_id)
         .group_by(Delivery.status)
     )
-    by_status.update(dict(rows.tuples().all()))
+    by_status.update(dict(rows.all()))
     papers_sent = await session.scalar(
         select(func.count())
         .select_from(DeliveryPaper)
