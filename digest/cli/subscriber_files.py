@@ -38,7 +38,8 @@ def import_(file: BinaryIO, skip_invalid: bool, dry_run: bool) -> None:
       digest subscribers import new.csv --dry-run
       digest subscribers import new.csv
     """
-    name = "<stdin>" if file.name in ("-", "<stdin>") else str(file.name)
+    given = getattr(file, "name", "-")
+    name = "<stdin>" if given in ("-", "<stdin>") else str(given)
     data = file.read()
     with progress("Checking rows", subscriber_file.count_rows(data)) as advance:
         try:
@@ -97,6 +98,8 @@ def export(file: Path | None, format_: str | None, statuses: tuple[str, ...]) ->
       digest subscribers export --format json | jq length
     """
     to_stdout = file is None or str(file) == "-"
+    if file is not None and not to_stdout and not file.parent.is_dir():
+        raise InputError(f"cannot write {file}: no folder {file.parent}")
     chosen = format_ or ("json" if not to_stdout and str(file).endswith(".json") else "csv")
 
     async def work(app: App) -> list[Entry]:
@@ -126,7 +129,10 @@ def export(file: Path | None, format_: str | None, statuses: tuple[str, ...]) ->
 
 def _write_whole(path: Path, text: str) -> None:
     """Write under a temporary name and rename, so a failure never leaves half a file."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             out.write(text)
