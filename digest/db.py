@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from alembic import command
@@ -12,7 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -143,7 +144,22 @@ def _alembic(connection: Connection, action: Callable[[Config, str], None], revi
     action(config, revision)
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite database; None for other databases and in-memory ones."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
 async def _with_connection(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:
+    # A SQLite file in a missing folder is refused before aiosqlite tries it: after a
+    # failed connect its worker thread can call back into a closed event loop and print
+    # a traceback (omnilib/aiosqlite#241).
+    path = sqlite_file(engine.url)
+    if path is not None and not path.parent.is_dir():
+        raise DatabaseError(
+            f"cannot use the database {describe_url(engine)}: no folder {path.parent}"
+        )
     try:
         async with engine.begin() as conn:
             return await conn.run_sync(work)

@@ -22,13 +22,27 @@ class DigestGroup(click.Group):
     a failure: 1; with ``--debug`` the traceback instead.
     """
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:  # an option of ``digest`` itself
+            raise click.exceptions.Exit(show_usage_error(exc, info_name or "digest")) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # ``digest subscribers`` alone: the help, as click shows it
         except click.UsageError as exc:
-            where = exc.ctx.command_path if exc.ctx else ctx.command_path
-            click.echo(f"digest: error: {exc.format_message()} (see '{where} --help')", err=True)
-            ctx.exit(exc.exit_code)
+            ctx.exit(show_usage_error(exc, ctx.command_path))
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:
@@ -37,6 +51,13 @@ class DigestGroup(click.Group):
             code, message = describe_failure(exc)
             click.echo(f"digest: error: {message}", err=True)
             ctx.exit(code)
+
+
+def show_usage_error(exc: click.UsageError, command_path: str) -> int:
+    """One line for a usage error, naming the command whose help explains it."""
+    where = exc.ctx.command_path if exc.ctx else command_path
+    click.echo(f"digest: error: {exc.format_message()} (see '{where} --help')", err=True)
+    return exc.exit_code
 
 
 def describe_failure(exc: Exception) -> tuple[int, str]:

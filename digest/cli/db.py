@@ -83,16 +83,15 @@ def check() -> None:
     differences = run_with_app(work, prepare_database=False)
     if differences:
         raise DatabaseError(
-            f"the database is at revision {head} but its schema differs from the models "
-            f"in {len(differences)} places: {', '.join(differences)}"
+            f"the database is at revision {head}, but its schema differs from the models: "
+            f"{', '.join(differences)}"
         )
     click.echo(f"database at revision {head}, the latest; its schema matches the models")
 
 
 def _missing_sqlite_file() -> Path | None:
     """The file of a SQLite database that does not exist yet (connecting would create it)."""
-    url = make_url(settings().database_url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    path = Path(url.database)
-    return None if path.exists() else path
+    path = database.sqlite_file(make_url(settings().database_url))
+    if path is None or path.exists() or not path.parent.is_dir():
+        return None  # a missing folder is reported when connecting
+    return path
