@@ -74,7 +74,7 @@ async def list_subscribers(
     *,
     statuses: Iterable[SubscriberStatus] = (),
     query_contains: str | None = None,
-) -> list[Subscriber]:
+) -> list[store.Listed]:
     """Subscribers, oldest first; optionally only those with one of ``statuses`` and
     those with a query containing ``query_contains`` (ignoring case)."""
     async with db.transaction() as session:

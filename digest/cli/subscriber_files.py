@@ -106,9 +106,7 @@ def export(file: Path | None, format_: str | None, statuses: tuple[str, ...]) ->
         found = await subscriptions.list_subscribers(
             app.db, statuses=[SubscriberStatus(status) for status in statuses]
         )
-        return [
-            Entry(s.email, tuple(q.text for q in s.queries), s.status, s.cadence) for s in found
-        ]
+        return [Entry(s.email, s.queries, s.status, s.cadence) for s in found]
 
     entries = run_with_app(work)
     if chosen == "csv":

@@ -17,6 +17,7 @@ from digest.cli._context import run_with_app
 from digest.cli._output import confirm, emit_record, emit_rows
 from digest.models import Cadence, Subscriber, SubscriberStatus
 from digest.store import reports
+from digest.store.subscribers import Listed
 
 STATUSES = click.Choice([status.value for status in SubscriberStatus], case_sensitive=False)
 CADENCES = click.Choice([cadence.value for cadence in Cadence], case_sensitive=False)
@@ -91,7 +92,7 @@ def list_(statuses: tuple[str, ...], query: str | None, as_json: bool) -> None:
       digest subscribers list --json | jq -r '.[].email'
     """
 
-    async def work(app: App) -> list[Subscriber]:
+    async def work(app: App) -> list[Listed]:
         return await subscriptions.list_subscribers(
             app.db,
             statuses=[SubscriberStatus(status) for status in statuses],
@@ -103,7 +104,7 @@ def list_(statuses: tuple[str, ...], query: str | None, as_json: bool) -> None:
             "email": s.email,
             "status": s.status,
             "cadence": s.cadence,
-            "queries": [q.text for q in s.queries],
+            "queries": list(s.queries),
             "created_at": s.created_at,
         }
         for s in run_with_app(work)
