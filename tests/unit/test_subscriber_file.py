@@ -138,7 +138,7 @@ term = st.one_of(word, st.lists(word, min_size=1, max_size=3).map(lambda w: f'"{
 query = st.lists(term, min_size=1, max_size=4).map(" ".join).filter(_valid)
 entry = st.builds(
     Entry,
-    email=st.from_regex(r"[a-z][a-z0-9.]{0,10}[a-z0-9]@example\.(org|com)", fullmatch=True),
+    email=st.from_regex(r"[a-z][a-z0-9]{0,6}(\.[a-z0-9]{1,6})?@example\.(org|com)", fullmatch=True),
     queries=st.lists(query, min_size=1, max_size=3, unique=True).map(tuple),
     status=st.sampled_from(SubscriberStatus),
     cadence=st.sampled_from(Cadence),
