@@ -99,9 +99,11 @@ def main() -> None:
         write_rows(file, options.rows)
         timed(env, work, "db", "upgrade")
 
+        load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
         print(
             f"database: {url.split('://')[0]}; rows: {options.rows:,}; "
-            f"file: {file.stat().st_size / 1e6:.1f} MB; cores: {os.cpu_count()}"
+            f"file: {file.stat().st_size / 1e6:.1f} MB; cores: {os.cpu_count()}; "
+            f"load average: {load}"
         )
         seconds, summary = timed(env, work, "subscribers", "import", str(file))
         print(f"import into an empty database: {seconds:6.1f} s   ({summary})")
