@@ -12,7 +12,7 @@ import click
 from digest import importer, subscriber_file, subscriptions
 from digest.app import App
 from digest.cli._context import run_with_app
-from digest.cli._output import progress
+from digest.cli._output import count, progress
 from digest.errors import InputError
 from digest.models import SubscriberStatus
 from digest.subscriber_file import Entry
@@ -51,8 +51,10 @@ def import_(file: BinaryIO, skip_invalid: bool, dry_run: bool) -> None:
     bad, good = len(checked.problems), len(checked.entries)
     if bad and not skip_invalid:
         raise InputError(
-            f"{bad} of {checked.rows} rows in {name} are invalid; nothing imported "
-            f"(fix them, or pass --skip-invalid to import the other {good})"
+            f"{bad} of {count(checked.rows, 'row')} in {name} "
+            f"{'is' if bad == 1 else 'are'} invalid; nothing imported "
+            f"(fix {'it' if bad == 1 else 'them'}, or pass --skip-invalid to import "
+            f"the other {good})"
         )
 
     async def work(app: App) -> importer.ImportReport:
@@ -68,7 +70,7 @@ def import_(file: BinaryIO, skip_invalid: bool, dry_run: bool) -> None:
     )
     skipped = f", {bad} invalid skipped" if bad else ""
     verb = "would import (dry run, nothing changed)" if dry_run else "imported"
-    click.echo(f"{verb} {name}: {checked.rows} rows: {counts}{skipped}")
+    click.echo(f"{verb} {name}: {count(checked.rows, 'row')}: {counts}{skipped}")
 
 
 @click.command()
@@ -122,7 +124,7 @@ def export(file: Path | None, format_: str | None, statuses: tuple[str, ...]) ->
         return
     assert file is not None
     _write_whole(file, text)
-    click.echo(f"exported {len(entries)} subscribers to {file}")
+    click.echo(f"exported {count(len(entries), 'subscriber')} to {file}")
 
 
 def _write_whole(path: Path, text: str) -> None:

@@ -14,7 +14,7 @@ from digest import subscriptions
 from digest.app import App
 from digest.cli import subscriber_edits, subscriber_files
 from digest.cli._context import run_with_app
-from digest.cli._output import confirm, emit_record, emit_rows
+from digest.cli._output import confirm, count, emit_record, emit_rows
 from digest.models import Cadence, Subscriber, SubscriberStatus
 from digest.store import reports
 from digest.store.subscribers import Listed
@@ -65,7 +65,9 @@ def add(email: str, queries: tuple[str, ...], cadence: str) -> None:
         )
 
     subscriber = run_with_app(work)
-    click.echo(f"added {subscriber.email} with {len(subscriber.queries)} queries")
+    click.echo(
+        f"added {subscriber.email} with {count(len(subscriber.queries), 'query', 'queries')}"
+    )
 
 
 @subscribers.command("list")
@@ -165,7 +167,8 @@ def remove(email: str, yes: bool) -> None:
 
     subscriber = run_with_app(look_up)  # an unknown address is refused before asking
     confirm(
-        f"Remove {address}, their {len(subscriber.queries)} queries and their delivery history?",
+        f"Remove {address}, their {count(len(subscriber.queries), 'query', 'queries')} "
+        "and their delivery history?",
         assume_yes=yes,
         refusal=f"not removing {address}",
     )

@@ -51,7 +51,7 @@ def test_listings_are_tables_on_a_terminal(env: dict[str, str], tmp_path: Path) 
 
 
 def test_remove_asks_first_and_no_keeps_the_subscriber(env: dict[str, str], tmp_path: Path) -> None:
-    question = "Remove ada@example.org, their 1 queries and their delivery history? [y/N]: "
+    question = "Remove ada@example.org, their 1 query and their delivery history? [y/N]: "
 
     declined = run_in_terminal(
         "subscribers", "remove", "ada@example.org", env=env, cwd=tmp_path, answer=(question, "n\n")
