@@ -50,11 +50,11 @@ def import_(file: BinaryIO, skip_invalid: bool, dry_run: bool) -> None:
         click.echo(f"{name}:{problem.line}: {problem.reason}", err=True)
     bad, good = len(checked.problems), len(checked.entries)
     if bad and not skip_invalid:
+        fix = f"fix {'it' if bad == 1 else 'them'}"
+        hint = f"{fix}, or pass --skip-invalid to import the other {good}" if good else fix
         raise InputError(
             f"{bad} of {count(checked.rows, 'row')} in {name} "
-            f"{'is' if bad == 1 else 'are'} invalid; nothing imported "
-            f"(fix {'it' if bad == 1 else 'them'}, or pass --skip-invalid to import "
-            f"the other {good})"
+            f"{'is' if bad == 1 else 'are'} invalid; nothing imported ({hint})"
         )
 
     async def work(app: App) -> importer.ImportReport:

@@ -151,6 +151,13 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(
     assert len(skipping.stderr.splitlines()) == 4  # the bad rows, still named
     assert sorted(subscribers(digest)) == ["ada@example.org", "dave@example.org"]
 
+    Path("all-bad.csv").write_text("email,queries\nada@,LLM\n")
+    nothing_good = digest("subscribers", "import", "all-bad.csv")
+    assert nothing_good.exit_code == 2
+    assert nothing_good.stderr.splitlines()[-1] == (
+        "digest: error: 1 of 1 row in all-bad.csv is invalid; nothing imported (fix it)"
+    )
+
 
 def test_a_dry_run_counts_and_changes_nothing(digest: Digest, database_url: str) -> None:
     assert digest("subscribers", "add", "ada@example.org", "-k", "GPU").exit_code == 0
