@@ -27,19 +27,27 @@ def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def emit_rows(columns: Sequence[str], rows: Sequence[Mapping[str, Any]], *, as_json: bool) -> None:
+def emit_rows(
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    as_json: bool,
+    headers: Mapping[str, str] | None = None,
+) -> None:
     """Print ``rows`` (mappings keyed by ``columns``) the way the reader can use them.
 
-    JSON: one array of objects. Terminal: a table. Pipe: one line per row, the
-    columns separated by tabs, without a header (``cut -f1`` gives the first column).
+    JSON: one array of objects. Terminal: a table, its columns titled by ``headers``
+    where given (short titles keep a wide table on the screen). Pipe: one line per
+    row, the columns separated by tabs, without a header (``cut -f1`` gives the first).
     """
     if as_json:
         emit_json([{column: row[column] for column in columns} for row in rows])
         return
     if stdout_is_terminal():
-        table = Table(*columns, box=None, header_style="bold")
+        titles = [(headers or {}).get(column, column) for column in columns]
+        table = Table(*titles, box=None, header_style="bold")
         for row in rows:
-            table.add_row(*(_cell(row[column]) for column in columns))
+            table.add_row(*(_cell(row[column], terminal=True) for column in columns))
         Console(highlight=False).print(table)
         return
     for row in rows:
@@ -56,7 +64,7 @@ def emit_record(fields: Mapping[str, Any], *, as_json: bool) -> None:
         table.add_column(style="bold")
         table.add_column()
         for name, value in fields.items():
-            table.add_row(name, _cell(value))
+            table.add_row(name, _cell(value, terminal=True))
         Console(highlight=False).print(table)
         return
     for name, value in fields.items():
@@ -85,13 +93,16 @@ def json_value(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, *, terminal: bool = False) -> str:
+    """A value as text. On a terminal, times are shown to the minute (all are UTC)."""
     if value is None:
         return ""
     if isinstance(value, list | tuple):
-        return "; ".join(_cell(item) for item in value)
+        return "; ".join(_cell(item, terminal=terminal) for item in value)
     if isinstance(value, Mapping):
         return ", ".join(f"{_cell(key)} {_cell(item)}" for key, item in value.items())
+    if terminal and isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.datetime | dt.date | enum.Enum):
         return str(json_value(value))
     # A tab or line break inside a value would split the row in a pipe.

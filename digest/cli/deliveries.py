@@ -69,4 +69,4 @@ def deliveries(
             )
 
     rows = [dataclasses.asdict(row) for row in run_with_app(work)]
-    emit_rows(COLUMNS, rows, as_json=as_json)
+    emit_rows(COLUMNS, rows, as_json=as_json, headers={"created_at": "created", "sent_at": "sent"})

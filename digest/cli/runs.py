@@ -24,6 +24,13 @@ COLUMNS = [
     "emails_queued",
     "error",
 ]
+TITLES = {
+    "started_at": "started",
+    "papers_fetched": "fetched",
+    "papers_new": "new",
+    "subscribers_matched": "matched",
+    "emails_queued": "queued",
+}
 
 
 @click.command()
@@ -49,7 +56,7 @@ def runs(limit: int, as_json: bool) -> None:
         async with app.db.transaction() as session:
             return await runs_store.latest(session, limit)
 
-    emit_rows(COLUMNS, [_row(run) for run in run_with_app(work)], as_json=as_json)
+    emit_rows(COLUMNS, [_row(run) for run in run_with_app(work)], as_json=as_json, headers=TITLES)
 
 
 def _row(run: Run) -> dict[str, Any]:

@@ -99,7 +99,7 @@ def _tables(figures: dict[str, Any]) -> None:
     if run is None:
         click.echo("no run yet")
         return
-    finished = _plain(run["finished_at"]) if run["finished_at"] else "not finished"
+    finished = f"finished {_plain(run['finished_at'])}" if run["finished_at"] else "not finished"
     error = f": {run['error']}" if run["error"] else ""
     click.echo(
         f"last run: {run['day']} (run {run['id']}), {run['status']}, "

@@ -6,6 +6,7 @@ the same commands in a pipe are covered by the other CLI tests.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ def test_listings_are_tables_on_a_terminal(env: dict[str, str], tmp_path: Path) 
     assert lines[0].split() == ["email", "status", "cadence", "queries", "created_at"]
     assert lines[1].split()[:4] == ["ada@example.org", "active", "daily", "LLM"]
     assert lines[2].split()[:5] == ["bob@example.org", "active", "daily", "diffusion", "model"]
+    assert re.search(r"  \d{4}-\d\d-\d\d \d\d:\d\d$", lines[1].rstrip())  # to the minute
     assert "\t" not in listing.text
     assert "\x1b[1m" in listing.raw  # the header is bold
 
