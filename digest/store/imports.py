@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from digest.models import Base, Cadence, Query, Subscriber, SubscriberStatus
@@ -42,43 +42,69 @@ class Known:
 
 
 async def known_by_email(session: AsyncSession, emails: Sequence[str]) -> dict[str, Known]:
-    """The stored subscribers among these (normalised) addresses, with their queries."""
+    """The stored subscribers among these (normalised) addresses, with their queries.
+
+    When the table is not much bigger than the list, it is read whole (one plain
+    scan beats many IN lists); otherwise the addresses are looked up in chunks.
+    """
+    columns = (
+        Subscriber.email,
+        Subscriber.id,
+        Subscriber.status,
+        Subscriber.cadence,
+        Subscriber.confirmed_at,
+        Subscriber.unsubscribed_at,
+        Subscriber.bounce_count,
+    )
+    stored = await session.scalar(select(func.count()).select_from(Subscriber)) or 0
+    if stored <= 2 * len(emails):
+        statements = [select(*columns)]
+        wanted: set[str] | None = set(emails)
+    else:
+        statements = [select(*columns).where(Subscriber.email.in_(part)) for part in chunks(emails)]
+        wanted = None
     known: dict[str, Known] = {}
-    for part in chunks(emails):
-        subscribers = await session.execute(
-            select(
-                Subscriber.email,
-                Subscriber.id,
-                Subscriber.status,
-                Subscriber.cadence,
-                Subscriber.confirmed_at,
-                Subscriber.unsubscribed_at,
-                Subscriber.bounce_count,
-            ).where(Subscriber.email.in_(part))
-        )
-        for email, id_, status, cadence, confirmed_at, unsubscribed_at, bounces in subscribers:
-            known[email] = Known(id_, status, cadence, confirmed_at, unsubscribed_at, bounces)
+    for statement in statements:
+        for email, id_, status, cadence, confirmed, unsubscribed, bounces in await session.execute(
+            statement
+        ):
+            if wanted is None or email in wanted:
+                known[email] = Known(id_, status, cadence, confirmed, unsubscribed, bounces)
     by_id = {subscriber.id: subscriber for subscriber in known.values()}
-    for ids in chunks(list(by_id)):
-        queries = await session.execute(
-            select(Query.subscriber_id, Query.text, Query.id)
-            .where(Query.subscriber_id.in_(ids))
-            .order_by(Query.id)
-        )
-        for subscriber_id, text, query_id in queries:
-            by_id[subscriber_id].query_ids[text] = query_id
+    query_statements = (
+        [select(Query.subscriber_id, Query.text, Query.id)]
+        if wanted is not None
+        else [
+            select(Query.subscriber_id, Query.text, Query.id).where(Query.subscriber_id.in_(ids))
+            for ids in chunks(list(by_id))
+        ]
+    )
+    for query_statement in query_statements:
+        rows = await session.execute(query_statement.order_by(Query.id))
+        for subscriber_id, text, query_id in rows:
+            if subscriber_id in by_id:
+                by_id[subscriber_id].query_ids[text] = query_id
     return known
 
 
 async def insert_subscribers(
     session: AsyncSession, rows: Sequence[Mapping[str, Any]]
 ) -> dict[str, int]:
-    """Insert subscribers (dicts of ``subscribers`` columns); returns their ids by email."""
+    """Insert subscribers (dicts of ``subscribers`` columns); returns their ids by email.
+
+    A plain executemany (no RETURNING, which SQLAlchemy batches more slowly), then the
+    new ids in one range scan: ids only grow, so the new rows are those above the
+    largest id before. (On PostgreSQL another writer's rows may be among them; only
+    these addresses are kept.)
+    """
     if not rows:
         return {}
     table = Base.metadata.tables["subscribers"]
-    result = await session.execute(insert(table).returning(table.c.email, table.c.id), list(rows))
-    return dict(result.all())
+    before = await session.scalar(select(func.max(table.c.id))) or 0
+    await session.execute(insert(table), list(rows))
+    emails = {row["email"] for row in rows}
+    added = await session.execute(select(table.c.email, table.c.id).where(table.c.id > before))
+    return {email: id_ for email, id_ in added if email in emails}
 
 
 async def insert_queries(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:

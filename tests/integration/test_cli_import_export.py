@@ -113,6 +113,35 @@ def test_a_known_address_takes_the_files_values_but_an_unsubscribed_one_stays_ou
     assert query_rows["GPU"] in kept
 
 
+def test_a_small_file_into_a_larger_list_finds_its_addresses(
+    digest: Digest, database_url: str
+) -> None:
+    # Five stored, two in the file: looked up by address rather than by reading everyone.
+    for number in range(5):
+        assert digest("subscribers", "add", f"user{number}@example.org", "-k", "LLM").exit_code == 0
+    Path("two.csv").write_text(
+        "email,queries,cadence\nuser3@example.org,LLM; GPU,weekly\nnew@example.org,GPU,\n"
+    )
+
+    result = digest("subscribers", "import", "two.csv")
+
+    assert result.stdout == (
+        "imported two.csv: 2 rows: 1 added, 1 updated, 0 unchanged, 0 kept unsubscribed\n"
+    )
+    found = subscribers(digest)
+    assert (found["user3@example.org"]["queries"], found["user3@example.org"]["cadence"]) == (
+        ["LLM", "GPU"],
+        "weekly",
+    )
+    assert found["user2@example.org"]["queries"] == ["LLM"]
+    assert found["new@example.org"]["queries"] == ["GPU"]
+    before = snapshot(database_url)
+    assert digest("subscribers", "import", "two.csv").stdout == (
+        "imported two.csv: 2 rows: 0 added, 0 updated, 2 unchanged, 0 kept unsubscribed\n"
+    )
+    assert snapshot(database_url) == before
+
+
 def test_every_bad_row_is_reported_and_nothing_is_imported(
     digest: Digest, database_url: str
 ) -> None:
