@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -118,6 +120,34 @@ async def ensure_migrated(engine: AsyncEngine) -> None:
         )
 
 
+async def schema_differences(engine: AsyncEngine) -> list[str]:
+    """How the database's tables differ from the models, one line each (none: they agree).
+
+    Alembic's autogenerate comparison, as ``alembic check`` does it: catches a schema
+    changed by hand or by a migration from another branch.
+    """
+    from digest.models import Base  # the models are only needed here, not to migrate
+
+    def compare(connection: Connection) -> list[str]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return [_describe_difference(diff) for diff in compare_metadata(context, Base.metadata)]
+
+    return await _with_connection(engine, compare)
+
+
+def _describe_difference(diff: Any) -> str:
+    """'add_column subscribers.nickname', 'remove_index ix_papers_listed_on', ..."""
+    if isinstance(diff, list):  # column modifications come as a list of steps
+        return "; ".join(_describe_difference(step) for step in diff)
+    action, *details = diff
+    if action.startswith("modify_"):  # (action, schema, table, column, ...)
+        return f"{action} {details[1]}.{details[2]}"
+    if action in ("add_column", "remove_column"):  # (action, schema, table, column)
+        return f"{action} {details[1]}.{details[2].name}"
+    target = details[0]
+    return f"{action} {getattr(target, 'name', target)}"
+
+
 def _alembic(connection: Connection, action: Callable[[Config, str], None], revision: str) -> None:
     config = alembic_config()
     # env.py uses this connection instead of opening its own (Alembic cookbook:
@@ -126,7 +156,22 @@ def _alembic(connection: Connection, action: Callable[[Config, str], None], revi
     action(config, revision)
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite database; None for other databases and in-memory ones."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
 async def _with_connection(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:
+    # A SQLite file in a missing folder is refused before aiosqlite tries it: after a
+    # failed connect its worker thread can call back into a closed event loop and print
+    # a traceback (omnilib/aiosqlite#241).
+    path = sqlite_file(engine.url)
+    if path is not None and not path.parent.is_dir():
+        raise DatabaseError(
+            f"cannot use the database {describe_url(engine)}: no folder {path.parent}"
+        )
     try:
         async with engine.begin() as conn:
             return await conn.run_sync(work)

@@ -9,18 +9,51 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from digest import __version__
-from digest.cli import db, fetch, preview, run, subscribers, web
+from digest.cli import (
+    db,
+    deliveries,
+    fetch,
+    preview,
+    run,
+    runs,
+    send_test,
+    stats,
+    subscribers,
+    web,
+)
 from digest.errors import DigestError
 
 log = logging.getLogger("digest")
 
 
 class DigestGroup(click.Group):
-    """Turns expected failures into one line on stderr and a meaningful exit code."""
+    """Turns expected failures into one line on stderr and a meaningful exit code.
+
+    Bad input: 2 (click's usage errors too, as one line instead of the usage text);
+    a failure: 1; with ``--debug`` the traceback instead.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:  # an option of ``digest`` itself
+            raise click.exceptions.Exit(show_usage_error(exc, info_name or "digest")) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # ``digest subscribers`` alone: the help, as click shows it
+        except click.UsageError as exc:
+            ctx.exit(show_usage_error(exc, ctx.command_path))
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:
@@ -29,6 +62,13 @@ class DigestGroup(click.Group):
             code, message = describe_failure(exc)
             click.echo(f"digest: error: {message}", err=True)
             ctx.exit(code)
+
+
+def show_usage_error(exc: click.UsageError, command_path: str) -> int:
+    """One line for a usage error, naming the command whose help explains it."""
+    where = exc.ctx.command_path if exc.ctx else command_path
+    click.echo(f"digest: error: {exc.format_message()} (see '{where} --help')", err=True)
+    return exc.exit_code
 
 
 def describe_failure(exc: Exception) -> tuple[int, str]:
@@ -54,6 +94,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Example:
       digest subscribers add ada@example.org -k "speculative decoding"
       digest run
+      digest stats
     """
     ctx.obj = {"debug": debug}
 
@@ -64,6 +105,10 @@ cli.add_command(run.run)
 cli.add_command(fetch.fetch)
 cli.add_command(preview.preview)
 cli.add_command(web.web)
+cli.add_command(runs.runs)
+cli.add_command(deliveries.deliveries)
+cli.add_command(stats.stats)
+cli.add_command(send_test.send_test)
 
 
 def main() -> None:

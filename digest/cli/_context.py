@@ -10,20 +10,29 @@ import click
 
 from digest import logs
 from digest.app import App
-from digest.config import load_settings
+from digest.config import Settings, load_settings
 
 T = TypeVar("T")
 
 
+def settings() -> Settings:
+    """The settings, read once per command line (logging is configured with them)."""
+    meta = click.get_current_context().meta  # one dict shared by the whole command line
+    if "digest.settings" not in meta:
+        loaded = load_settings()
+        debug = bool(click.get_current_context().find_root().params.get("debug"))
+        logs.configure("DEBUG" if debug else loaded.log_level)
+        meta["digest.settings"] = loaded
+    found: Settings = meta["digest.settings"]
+    return found
+
+
 def run_with_app(work: Callable[[App], Awaitable[T]], *, prepare_database: bool = True) -> T:
-    """Load the settings, build the App, run ``work`` on it and close it again."""
-    ctx = click.get_current_context()
-    debug = bool(ctx.find_root().params.get("debug"))
-    settings = load_settings()
-    logs.configure("DEBUG" if debug else settings.log_level)
+    """Build the App from the settings, run ``work`` on it and close it again."""
+    loaded = settings()
 
     async def main() -> T:
-        app = App.from_settings(settings)
+        app = App.from_settings(loaded)
         try:
             if prepare_database:
                 await app.prepare_database()

@@ -51,3 +51,88 @@ def test_a_bad_date_is_a_usage_error() -> None:
     result = Digest({})("run", "--date", "12/06/2026")
     assert result.exit_code == 2
     assert "Invalid value for '--date'" in result.stderr
+
+
+# Every command that opens the database, with valid arguments.
+DATABASE_COMMANDS = [
+    ["subscribers", "list"],
+    ["subscribers", "add", "ada@example.org", "-k", "LLM"],
+    ["subscribers", "show", "ada@example.org"],
+    ["subscribers", "remove", "ada@example.org", "--yes"],
+    ["subscribers", "pause", "ada@example.org"],
+    ["subscribers", "resume", "ada@example.org"],
+    ["subscribers", "set-cadence", "ada@example.org", "weekly"],
+    ["subscribers", "set-queries", "ada@example.org", "LLM"],
+    ["subscribers", "add-query", "ada@example.org", "LLM"],
+    ["subscribers", "remove-query", "ada@example.org", "LLM"],
+    ["subscribers", "import", "subscribers.csv"],
+    ["subscribers", "export"],
+    ["runs"],
+    ["deliveries"],
+    ["stats"],
+    ["send-test", "ada@example.org"],
+    ["db", "upgrade"],
+    ["db", "current"],
+    ["db", "check"],
+]
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("postgresql://nobody@127.0.0.1:1/none", "cannot use the database postgresql+asyncpg://"),
+        ("sqlite:///no/such/folder/digest.db", "digest.db: no folder no/such/folder"),
+    ],
+    ids=["postgresql", "sqlite"],
+)
+def test_every_command_on_an_unreachable_database_is_one_line_and_exit_code_1(
+    url: str, reason: str
+) -> None:
+    Path("subscribers.csv").write_text("email,queries\nada@example.org,LLM\n")
+    digest = Digest({"DIGEST_DATABASE_URL": url})
+    for command in DATABASE_COMMANDS:
+        result = digest(*command)
+        assert result.exit_code == 1, (command, result.output)
+        assert result.stderr.startswith("digest: error: "), (command, result.stderr)
+        assert reason in result.stderr, (command, result.stderr)
+        assert result.stderr.count("\n") == 1, (command, result.stderr)
+        assert result.stdout == "", (command, result.stdout)
+    assert not Path("no").exists()
+
+
+def test_debug_shows_the_traceback() -> None:
+    url = {"DIGEST_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = Digest(url)("--debug", "stats")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, Exception)
+    assert "cannot use the database" in str(result.exception)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bogus"], "No such option '--bogus'. (see 'digest --help')"),
+        (["bogus"], "No such command 'bogus'. (see 'digest --help')"),
+        (["subscribers", "bogus"], "No such command 'bogus'. (see 'digest subscribers --help')"),
+        (
+            ["db", "check", "now"],
+            "Got unexpected extra argument (now) (see 'digest db check --help')",
+        ),
+        (
+            ["runs", "--limit", "0"],
+            "Invalid value for '-n' / '--limit': 0 is not in the range x>=1. "
+            "(see 'digest runs --help')",
+        ),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_help_to_read(args: list[str], message: str) -> None:
+    result = Digest({})(*args)
+    assert result.exit_code == 2
+    assert result.stderr == f"digest: error: {message}\n"
+
+
+def test_a_group_alone_shows_its_help() -> None:
+    result = Digest({})("subscribers")
+    assert result.exit_code == 2
+    assert "Manage subscribers and their keyword queries." in result.output
+    assert "digest: error" not in result.output

@@ -36,7 +36,7 @@ async def test_parallel_sign_ups_of_a_new_address_make_one_row_and_one_email(
     assert subscriber.status is SubscriberStatus.PENDING
     winner = next(outcome for outcome in outcomes if outcome.notice)
     # The stored queries are the ones the confirmation email names.
-    assert [q.text for q in subscriber.queries] == [q.text for q in winner.subscriber.queries]
+    assert list(subscriber.queries) == [q.text for q in winner.subscriber.queries]
 
 
 async def test_parallel_confirms_and_unsubscribes_each_make_one_email(db: Database) -> None:

@@ -21,4 +21,6 @@ class Digest:
     def __call__(self, *args: str, input: str | None = None) -> Result:
         inherited = {name: None for name in os.environ if name.startswith("DIGEST_")}
         runner = CliRunner()
-        return runner.invoke(cli, list(args), env=inherited | self.env, input=input)
+        return runner.invoke(
+            cli, list(args), env=inherited | self.env, input=input, prog_name="digest"
+        )
