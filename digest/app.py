@@ -11,9 +11,11 @@ from digest import db as database
 from digest.clock import Clock, utcnow
 from digest.config import Settings, signing_key
 from digest.db import Database
+from digest.dkim_signing import DkimSigner, load_dkim
 from digest.emails import EmailComposer
 from digest.mail import Mailer, build_mailer
 from digest.rendering import Renderer, create_environment
+from digest.sender import Sender, SendPolicy
 from digest.sources import Source
 from digest.sources.hf_daily import HfDailySource, build_client
 from digest.tokens import LinkSigner
@@ -27,6 +29,7 @@ class App:
     db: Database
     composer: EmailComposer
     clock: Clock = field(default=utcnow)
+    dkim: DkimSigner | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = utcnow) -> App:
@@ -38,11 +41,24 @@ class App:
             max_papers=settings.max_papers_per_email,
             clock=clock,
         )
-        return cls(settings, Database.from_url(settings.database_url), composer, clock)
+        dkim = load_dkim(settings)
+        return cls(settings, Database.from_url(settings.database_url), composer, clock, dkim)
 
     def mailer(self) -> Mailer:
         """A new mailer (it holds a connection while in use, so each sender gets its own)."""
         return build_mailer(self.settings)
+
+    def sender(self) -> Sender:
+        """The sender that drains the outbox (``digest run``, ``send`` and ``worker``)."""
+        return Sender(
+            db=self.db,
+            mailers=self.mailer,
+            composer=self.composer,
+            envelope_from=self.settings.sender_address,
+            policy=SendPolicy.from_settings(self.settings),
+            dkim=self.dkim,
+            clock=self.clock,
+        )
 
     @asynccontextmanager
     async def source(self) -> AsyncIterator[Source]:

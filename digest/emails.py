@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
 from digest.clock import Clock, utcnow
@@ -19,6 +19,7 @@ HF_URL = "https://huggingface.co"
 ARXIV_URL = "https://arxiv.org"
 EXCERPT_CHARS = 320
 AUTHORS_SHOWN = 3
+LIST_ID_PREFIX = "paper-digest"  # List-Id: <paper-digest.{the From domain}>
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +129,9 @@ class EmailComposer:
             "listing_url": f"{HF_URL}/papers/date/{listed_on[-1].isoformat()}",
             "days": days_label(listed_on),
         }
-        return self._compose("digest", subscriber, context, list_headers=True)
+        return self._compose(
+            "digest", subscriber, context, list_headers=True, message_id=delivery.message_id
+        )
 
     def confirmation(self, subscriber: Subscriber, expires_days: int) -> EmailMessage:
         """Asks a new subscriber to confirm (double opt-in). Carries no unsubscribe link:
@@ -147,10 +150,22 @@ class EmailComposer:
         return self._compose("goodbye", subscriber, context, list_headers=False)
 
     def _compose(
-        self, name: str, subscriber: Subscriber, context: dict[str, Any], *, list_headers: bool
+        self,
+        name: str,
+        subscriber: Subscriber,
+        context: dict[str, Any],
+        *,
+        list_headers: bool,
+        message_id: str | None = None,
     ) -> EmailMessage:
         """Render ``templates/email/<name>/`` for one subscriber with the shared context
-        the base templates need (queries, manage and unsubscribe links)."""
+        the base templates need (queries, manage and unsubscribe links).
+
+        List mail (the digest, the welcome) carries the list headers: List-Id,
+        List-Unsubscribe with the one-click https link and a mailto, and
+        List-Unsubscribe-Post (RFC 8058), so mail clients offer "unsubscribe" and
+        bulk senders' rules are met; ``Precedence: bulk`` and ``Auto-Submitted``
+        keep auto-responders quiet."""
         unsubscribe_url = self.link(Purpose.UNSUBSCRIBE, subscriber)
         shared = {
             "email": subscriber.email,
@@ -162,15 +177,27 @@ class EmailComposer:
         }
         headers = {
             "Date": format_datetime(self._clock()),
-            "Message-ID": make_msgid(domain=self._mail_domain()),
+            "Message-ID": message_id or make_msgid(domain=self._mail_domain()),
+            "Auto-Submitted": "auto-generated",
         }
         if list_headers:
-            headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+            headers["List-Id"] = f"<{LIST_ID_PREFIX}.{self._mail_domain()}>"
+            headers["List-Unsubscribe"] = (
+                f"<{unsubscribe_url}>, <mailto:{self._mail_address()}?subject=unsubscribe>"
+            )
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            headers["Precedence"] = "bulk"
         rendered = self._renderer.render(name, shared | context)
         return build_message(
             rendered, sender=self._mail_from, recipient=subscriber.email, headers=headers
         )
 
+    def _mail_address(self) -> str:
+        return parseaddr(self._mail_from)[1]
+
     def _mail_domain(self) -> str:
-        return self._mail_from.rsplit("@", 1)[-1].rstrip(">").strip()
+        return self._mail_address().rsplit("@", 1)[-1]
+
+    def message_id(self) -> str:
+        """A new Message-ID on the sender's domain."""
+        return make_msgid(domain=self._mail_domain())

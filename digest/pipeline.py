@@ -1,4 +1,4 @@
-"""The daily run (fetch -> store -> match -> enqueue) and the sender that drains the outbox."""
+"""The daily run: fetch -> store -> match -> enqueue. digest.sender drains the outbox."""
 
 from __future__ import annotations
 
@@ -9,18 +9,14 @@ from dataclasses import asdict, dataclass
 
 from digest.clock import Clock, utcnow
 from digest.db import Database
-from digest.emails import EmailComposer
 from digest.errors import DigestError
-from digest.mail import Mailer, MailError
 from digest.matching import Document, Matcher
-from digest.models import Delivery, Paper, RunStatus
+from digest.models import Paper, RunStatus
+from digest.sender import Sender, SendReport
 from digest.sources import Listing, Source
 from digest.store import deliveries, papers, runs, subscribers
 
 log = logging.getLogger(__name__)
-
-RETRY_DELAY = dt.timedelta(minutes=1)
-CLAIM_BATCH = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +38,6 @@ class RunReport:
         fields = asdict(self)
         del fields["run_id"], fields["day"]
         return fields
-
-
-@dataclass(frozen=True, slots=True)
-class SendReport:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    error: str | None = None  # why sending stopped early, e.g. the SMTP server is unreachable
 
 
 def document(paper: Paper) -> Document:
@@ -111,44 +99,6 @@ async def _store_and_enqueue(
     )
 
 
-async def send_pending(
-    *, db: Database, mailer: Mailer, composer: EmailComposer, clock: Clock = utcnow
-) -> SendReport:
-    """Send every due delivery once; ``sent`` is recorded only after the server accepted it."""
-    outcomes = {"sent": 0, "retry": 0, "failed": 0}
-    try:
-        async with mailer:
-            while True:
-                async with db.transaction() as session:
-                    batch = await deliveries.claim_due(session, clock(), CLAIM_BATCH)
-                if not batch:
-                    break
-                for delivery in batch:
-                    outcomes[await _send_one(delivery, db, mailer, composer, clock)] += 1
-    except MailError as exc:  # the connection itself failed: what was not sent stays queued
-        log.warning("sending stopped: %s", exc)
-        return SendReport(outcomes["sent"], outcomes["retry"], outcomes["failed"], error=str(exc))
-    return SendReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
-
-
-async def _send_one(
-    delivery: Delivery, db: Database, mailer: Mailer, composer: EmailComposer, clock: Clock
-) -> str:
-    message = composer.digest(delivery)
-    try:
-        await mailer.send(message)
-    except MailError as exc:
-        async with db.transaction() as session:
-            if exc.permanent:
-                await deliveries.mark_failed(session, delivery.id, str(exc), clock())
-                return "failed"
-            await deliveries.retry_later(session, delivery.id, str(exc), clock() + RETRY_DELAY)
-            return "retry"
-    async with db.transaction() as session:
-        await deliveries.mark_sent(session, delivery.id, str(message["Message-ID"]), clock())
-    return "sent"
-
-
 @dataclass(frozen=True, slots=True)
 class DailyReport:
     run: RunReport
@@ -161,14 +111,14 @@ async def run_and_send(
     *,
     db: Database,
     source: Source,
-    mailer: Mailer,
-    composer: EmailComposer,
+    sender: Sender | None,
     clock: Clock = utcnow,
 ) -> DailyReport:
-    """What ``digest run`` does: the daily run, then drain the outbox in the same process."""
+    """What ``digest run`` does: the daily run, then drain the outbox in the same process
+    (unless ``sender`` is None: ``--enqueue-only`` leaves sending to workers)."""
     started = time.perf_counter()
     report = await run_day(day, db=db, source=source, clock=clock)
     sending = SendReport()
-    if report.status is not RunStatus.FAILED:
-        sending = await send_pending(db=db, mailer=mailer, composer=composer, clock=clock)
+    if report.status is not RunStatus.FAILED and sender is not None:
+        sending = await sender.drain_once()
     return DailyReport(run=report, sending=sending, seconds=time.perf_counter() - started)

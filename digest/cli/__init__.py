@@ -9,7 +9,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from digest import __version__
-from digest.cli import db, run, subscribers
+from digest.cli import db, run, send, subscribers
 from digest.errors import DigestError
 
 log = logging.getLogger("digest")
@@ -61,6 +61,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 cli.add_command(db.db)
 cli.add_command(subscribers.subscribers)
 cli.add_command(run.run)
+cli.add_command(send.send)
+cli.add_command(send.worker)
 
 
 def main() -> None:

@@ -22,7 +22,12 @@ from digest.models import RunStatus
     metavar="YYYY-MM-DD",
     help="The listing day to process (default: yesterday, UTC).",
 )
-def run(day: dt.datetime | None) -> None:
+@click.option(
+    "--enqueue-only",
+    is_flag=True,
+    help="Queue the digests but send nothing: 'digest worker' or 'digest send' sends them.",
+)
+def run(day: dt.datetime | None, enqueue_only: bool) -> None:
     """Fetch a day's listing, store it, match it and send the digests.
 
     Prints one summary line and records the run in the runs table. Exit code 0
@@ -41,8 +46,7 @@ def run(day: dt.datetime | None) -> None:
                 target,
                 db=app.db,
                 source=source,
-                mailer=app.mailer(),
-                composer=app.composer,
+                sender=None if enqueue_only else app.sender(),
                 clock=app.clock,
             )
 
@@ -56,6 +60,8 @@ def run(day: dt.datetime | None) -> None:
     if report.status is RunStatus.FAILED:
         click.echo(f"digest: error: run failed: {report.error}", err=True)
         raise SystemExit(1)
+    if sending.busy:
+        click.echo(f"digest: {sending.busy}; the digests stay queued for it", err=True)
     if sending.error:
         click.echo(f"digest: error: sending stopped: {sending.error}", err=True)
         raise SystemExit(1)
