@@ -105,6 +105,15 @@ class Settings(BaseSettings):
             "connections (0: no cap)."
         ),
     )
+    send_batch_size: int = Field(
+        default=100,
+        ge=1,
+        le=10000,
+        description=(
+            "Deliveries a sender claims at once; with the connections, it bounds what a "
+            "crash can send twice."
+        ),
+    )
     retry_base_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -76,6 +76,10 @@ class Mailer(Protocol):
         """Hand over one message; raises MailError when it was not accepted."""
         ...
 
+    async def connect(self) -> None:
+        """Open the connection unless it is open; MailError (UNREACHABLE) if it cannot be."""
+        ...
+
     async def close(self) -> None:
         """Let go of the connection, if any (the mailer can be used again)."""
         ...
@@ -92,6 +96,9 @@ class MemoryMailer:
 
     async def send(self, message: Outgoing) -> None:
         self.sent.append(message)
+
+    async def connect(self) -> None:
+        return None
 
     async def close(self) -> None:
         return None
@@ -111,6 +118,9 @@ class FileMailer:
         with os.fdopen(fd, "wb") as file:
             file.write(message.data)
         os.replace(temp_name, self.directory / f"{local_part}.eml")
+
+    async def connect(self) -> None:
+        return None
 
     async def close(self) -> None:
         return None
@@ -137,7 +147,9 @@ class SmtpMailer:
             timeout=settings.smtp_timeout,
         )
 
-    async def _connect(self) -> None:
+    async def connect(self) -> None:
+        if self._client.is_connected:
+            return
         try:
             await self._client.connect()
         except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
@@ -148,8 +160,7 @@ class SmtpMailer:
             ) from exc
 
     async def send(self, message: Outgoing) -> None:
-        if not self._client.is_connected:
-            await self._connect()
+        await self.connect()
         try:
             await self._client.sendmail(message.envelope_from, [message.recipient], message.data)
         except aiosmtplib.SMTPRecipientsRefused as exc:

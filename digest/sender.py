@@ -69,6 +69,7 @@ class SendPolicy:
             max_bounces=settings.max_bounces,
             lease=dt.timedelta(seconds=settings.send_lease_seconds),
             poll_seconds=settings.worker_poll_seconds,
+            batch_size=settings.send_batch_size,
         )
 
     def retry_delay(self, attempts: int) -> dt.timedelta:
@@ -378,7 +379,10 @@ class _Pass:
             self.queue.extend(batch)
 
     def _low_water(self) -> int:
-        return max(self.sender.policy.concurrency * 2, self.sender.policy.claim_size() // 2)
+        # Claim the next batch while each lane still has a delivery to work on, so
+        # lanes seldom wait for the database, and at most a batch plus two per lane
+        # is claimed at any moment.
+        return self.sender.policy.concurrency
 
     def _refill_ahead(self) -> None:
         if self.exhausted or (self.refilling is not None and not self.refilling.done()):
@@ -403,11 +407,13 @@ class _Pass:
                 error = MailError(f"rendering failed: {exc}", failure=Failure.TEMPORARY)
                 self.sender.outcome_of(delivery, error, self.outcomes)
                 continue
-            await self.sender.pacer.acquire()
-            if self.halted():
-                self.queue.appendleft(delivery)
-                return
             try:
+                # Connected before the rate slot is taken: an outage uses up no slots.
+                await mailer.connect()
+                await self.sender.pacer.acquire()
+                if self.halted():
+                    self.queue.appendleft(delivery)
+                    return
                 await mailer.send(outgoing)
             except MailError as exc:
                 if exc.failure is Failure.UNREACHABLE:

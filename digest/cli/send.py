@@ -10,7 +10,7 @@ import click
 
 from digest.app import App
 from digest.cli._context import run_with_app
-from digest.sender import SendReport
+from digest.sender import SenderBusy, SendReport
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def send() -> None:
     report = run_with_app(work)
     click.echo(report.summary())
     if report.busy:
-        raise click.ClickException(report.busy)
+        raise SenderBusy(report.busy)
     if report.error:
         click.echo(f"digest: error: sending stopped: {report.error}", err=True)
         raise SystemExit(1)
