@@ -108,6 +108,8 @@ class EmailComposer:
         self._signer = signer
         self._public_url = public_url.rstrip("/")
         self._mail_from = mail_from
+        self._mail_address = parseaddr(mail_from)[1]
+        self._mail_domain = self._mail_address.rsplit("@", 1)[-1]
         self._max_papers = max_papers
         self._clock = clock
 
@@ -177,13 +179,13 @@ class EmailComposer:
         }
         headers = {
             "Date": format_datetime(self._clock()),
-            "Message-ID": message_id or make_msgid(domain=self._mail_domain()),
+            "Message-ID": message_id or make_msgid(domain=self._mail_domain),
             "Auto-Submitted": "auto-generated",
         }
         if list_headers:
-            headers["List-Id"] = f"<{LIST_ID_PREFIX}.{self._mail_domain()}>"
+            headers["List-Id"] = f"<{LIST_ID_PREFIX}.{self._mail_domain}>"
             headers["List-Unsubscribe"] = (
-                f"<{unsubscribe_url}>, <mailto:{self._mail_address()}?subject=unsubscribe>"
+                f"<{unsubscribe_url}>, <mailto:{self._mail_address}?subject=unsubscribe>"
             )
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             headers["Precedence"] = "bulk"
@@ -192,12 +194,6 @@ class EmailComposer:
             rendered, sender=self._mail_from, recipient=subscriber.email, headers=headers
         )
 
-    def _mail_address(self) -> str:
-        return parseaddr(self._mail_from)[1]
-
-    def _mail_domain(self) -> str:
-        return self._mail_address().rsplit("@", 1)[-1]
-
     def message_id(self) -> str:
         """A new Message-ID on the sender's domain."""
-        return make_msgid(domain=self._mail_domain())
+        return make_msgid(domain=self._mail_domain)

@@ -44,6 +44,7 @@ MAX_RETRY_DELAY = dt.timedelta(hours=1)
 OUTAGE_FIRST_PAUSE = 5.0  # seconds before trying an unreachable SMTP server again
 OUTAGE_MAX_PAUSE = 300.0  # the pause doubles up to this
 CLAIM_SECONDS_AT_RATE = 2.0  # under a rate cap, claim about this many seconds of sending
+RECORD_EVERY = 0.05  # seconds outcomes may wait to be written together (one commit for many)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +126,8 @@ class _Outcomes:
     retries: list[Retry] = field(default_factory=list)
     failures: list[deliveries.Failure] = field(default_factory=list)
 
-    def __bool__(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self))
+    def __len__(self) -> int:
+        return sum(len(getattr(self, f.name)) for f in fields(self))
 
 
 def sender_name() -> str:
@@ -162,6 +163,9 @@ class Sender:
         self._pacer = Pacer(self.policy.rate, self._timer)
         self.name = name or sender_name()
         self._lock = SenderLock.for_database(db)
+        # One transaction at a time per sender: claims and records would otherwise
+        # queue for SQLite's write lock, and many small commits cost more than few big ones.
+        self._db_turn = asyncio.Lock()
 
     async def drain_once(self, stop: asyncio.Event | None = None) -> SendReport:
         """Send every delivery that is due now, then return. Stops early, handing back
@@ -257,7 +261,7 @@ class Sender:
     # The parts of one pass, used by _Pass.
 
     async def claim(self) -> list[Delivery]:
-        async with self._db.transaction() as session:
+        async with self._db_turn, self._db.transaction() as session:
             return await deliveries.claim_due(
                 session,
                 self._clock(),
@@ -272,7 +276,7 @@ class Sender:
 
     async def record(self, outcomes: _Outcomes, report: SendReport) -> None:
         now = self._clock()
-        async with self._db.transaction() as session:
+        async with self._db_turn, self._db.transaction() as session:
             recorded = await deliveries.mark_sent(session, outcomes.sent, self.name, now)
             await deliveries.retry_later(session, outcomes.retries, self.name)
             bounced = await deliveries.mark_failed(
@@ -295,7 +299,7 @@ class Sender:
         report.bounced += len(bounced)
 
     async def release(self, unsent: list[Delivery]) -> int:
-        async with self._db.transaction() as session:
+        async with self._db_turn, self._db.transaction() as session:
             return await deliveries.release(session, [d.id for d in unsent], self.name)
 
     def outcome_of(self, delivery: Delivery, exc: MailError | None, outcomes: _Outcomes) -> None:
@@ -325,6 +329,10 @@ class Sender:
     def pacer(self) -> Pacer:
         return self._pacer
 
+    @property
+    def timer(self) -> Timer:
+        return self._timer
+
 
 class SenderBusy(DigestError):
     """Another sender holds this SQLite database."""
@@ -345,6 +353,7 @@ class _Pass:
         self.outcomes = _Outcomes()
         self.wake_recorder = asyncio.Event()
         self.lanes_done = False
+        self.lanes_finished = asyncio.Event()
         self.refill_lock = asyncio.Lock()
         self.refilling: asyncio.Task[None] | None = None
 
@@ -361,6 +370,7 @@ class _Pass:
             if self.refilling is not None:
                 await asyncio.gather(self.refilling, return_exceptions=True)
             self.lanes_done = True
+            self.lanes_finished.set()
             self.wake_recorder.set()
             await recorder
             await asyncio.gather(*(mailer.close() for mailer in mailers), return_exceptions=True)
@@ -426,9 +436,12 @@ class _Pass:
             self.wake_recorder.set()
 
     async def _recorder(self) -> None:
+        flush_at = self.sender.policy.claim_size()
         while True:
             await self.wake_recorder.wait()
             self.wake_recorder.clear()
+            if not self.lanes_done and len(self.outcomes) < flush_at:
+                await self.sender.timer.wait(self.lanes_finished, RECORD_EVERY)
             if self.outcomes:
                 batch, self.outcomes = self.outcomes, _Outcomes()
                 await self.sender.record(batch, self.report)

@@ -9,6 +9,7 @@ from typing import cast
 
 from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from digest.matching import Match
 from digest.models import (
@@ -142,6 +143,9 @@ async def claim_due(
             select(Delivery)
             .where(Delivery.id.in_(ids))
             .order_by(Delivery.next_attempt_at, Delivery.id)
+            # Each paper once per claim, not once per (delivery, paper) row: a day's
+            # papers are shared by most digests.
+            .options(selectinload(Delivery.papers).selectinload(DeliveryPaper.paper))
             .execution_options(populate_existing=True)
         )
     )
