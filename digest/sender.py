@@ -365,18 +365,22 @@ class _Pass:
         mailers = [self.sender.mailer() for _ in range(policy.concurrency)]
         recorder = asyncio.create_task(self._recorder())
         try:
-            await asyncio.gather(*(self._lane(mailer) for mailer in mailers))
+            async with asyncio.TaskGroup() as lanes:  # one lane failing stops the others
+                for mailer in mailers:
+                    lanes.create_task(self._lane(mailer))
         finally:
-            if self.refilling is not None:
-                await asyncio.gather(self.refilling, return_exceptions=True)
-            self.lanes_done = True
-            self.lanes_finished.set()
-            self.wake_recorder.set()
-            await recorder
-            await asyncio.gather(*(mailer.close() for mailer in mailers), return_exceptions=True)
-            if self.queue:
-                self.report.released += await self.sender.release(list(self.queue))
-                self.queue.clear()
+            try:
+                if self.refilling is not None:
+                    await asyncio.gather(self.refilling, return_exceptions=True)
+                self.lanes_done = True
+                self.lanes_finished.set()
+                self.wake_recorder.set()
+                await recorder
+            finally:
+                await asyncio.gather(*(m.close() for m in mailers), return_exceptions=True)
+                if self.queue:
+                    self.report.released += await self.sender.release(list(self.queue))
+                    self.queue.clear()
         self.report.error = self.unreachable
 
     async def _refill(self) -> None:
