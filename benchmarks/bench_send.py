@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select, update  # noqa: E402
 from sqlalchemy.orm import selectinload  # noqa: E402
 
 from digest import db as database  # noqa: E402
@@ -206,6 +206,16 @@ async def fill(database_url: str, count: int) -> float:
     return len(rows) / len(numbers)
 
 
+async def requeue(database_url: str) -> None:
+    """Every delivery pending again (for the stage breakdown after the whole-path run)."""
+    db = Database.from_url(database_url)
+    async with db.transaction() as session:
+        await session.execute(
+            update(Delivery).values(status=DeliveryStatus.PENDING, next_attempt_at=NOW)
+        )
+    await db.dispose()
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -236,7 +246,7 @@ def raw_ceiling(
 ) -> None:
     """Child process: the same client sends pre-serialised digests, no database, no rendering."""
 
-    async def main() -> tuple[int, float, float, float]:
+    async def main() -> tuple[int, float, float]:
         settings = settings_for(database_url, port, concurrency)
         app = App.from_settings(settings)
         try:
@@ -249,14 +259,12 @@ def raw_ceiling(
                         .limit(sample)
                     )
                 )
-            render_started = time.perf_counter()
             for delivery in found:
                 delivery.message_id = app.composer.message_id()
             ready = [
                 serialise(app.composer.digest(d), envelope_from=settings.sender_address)
                 for d in found
             ]
-            render_ms = (time.perf_counter() - render_started) / len(ready) * 1000
         finally:
             await app.close()
         size = sum(len(o.data) for o in ready) / len(ready)
@@ -276,10 +284,51 @@ def raw_ceiling(
 
         started = time.perf_counter()
         sent = sum(await asyncio.gather(*(lane() for _ in range(concurrency))))
-        return sent, time.perf_counter() - started, size, render_ms
+        return sent, time.perf_counter() - started, size
 
-    sent, seconds, size, render_ms = asyncio.run(main())
-    out.send((sent, seconds, peak_rss_mb(), size, render_ms))
+    sent, seconds, size = asyncio.run(main())
+    out.send((sent, seconds, peak_rss_mb(), size))
+
+
+def stages(database_url: str, port: int, count: int, out: Any) -> None:
+    """Child process: CPU time per message of each stage, one stage at a time, over one
+    connection (what limits the whole path)."""
+
+    async def main() -> dict[str, float]:
+        settings = settings_for(database_url, port, 1)
+        app = App.from_settings(settings)
+        sender = app.sender()
+        mailer = SmtpMailer(settings)
+        spent = dict.fromkeys(["claim", "render", "serialise", "send", "mark sent"], 0.0)
+        done = 0
+        try:
+            while done < count:
+                started = time.process_time()
+                batch = await sender.claim()
+                spent["claim"] += time.process_time() - started
+                if not batch:
+                    break
+                started = time.process_time()
+                messages = [app.composer.digest(delivery) for delivery in batch]
+                spent["render"] += time.process_time() - started
+                started = time.process_time()
+                ready = [serialise(m, envelope_from=settings.sender_address) for m in messages]
+                spent["serialise"] += time.process_time() - started
+                started = time.process_time()
+                for outgoing in ready:
+                    await mailer.send(outgoing)
+                spent["send"] += time.process_time() - started
+                started = time.process_time()
+                async with app.db.transaction() as session:
+                    await deliveries.mark_sent(session, [d.id for d in batch], sender.name, NOW)
+                spent["mark sent"] += time.process_time() - started
+                done += len(batch)
+        finally:
+            await mailer.close()
+            await app.close()
+        return {stage: seconds / done * 1000 for stage, seconds in spent.items()}
+
+    out.send(asyncio.run(main()))
 
 
 def in_child(target: Any, *args: Any) -> Any:
@@ -324,6 +373,9 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--sink", choices=["smtp-sink", "aiosmtpd"], default="smtp-sink")
     parser.add_argument("--sample", type=int, default=200, help="distinct digests for the raw run")
+    parser.add_argument(
+        "--stages", type=int, default=1000, help="digests for the per-stage CPU breakdown (0: none)"
+    )
     args = parser.parse_args()
 
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()} before the run")
@@ -337,9 +389,14 @@ def main() -> None:
         print(f"SMTP server: {sink} on 127.0.0.1:{port}; {args.concurrency} connections")
 
         sent, seconds, rss = in_child(whole_path, database_url, port, args.concurrency)
-        raw_sent, raw_seconds, raw_rss, size, render_ms = in_child(
+        raw_sent, raw_seconds, raw_rss, size = in_child(
             raw_ceiling, database_url, port, args.concurrency, args.messages, args.sample
         )
+        breakdown = {}
+        if args.stages:
+            # On digests that are still queued: put them back first.
+            asyncio.run(requeue(database_url))
+            breakdown = in_child(stages, database_url, port, args.stages)
     whole, raw = sent / seconds, raw_sent / raw_seconds
     print(
         f"whole path (claim, render, serialise, send, mark sent): {sent} messages in "
@@ -350,10 +407,10 @@ def main() -> None:
         f"{raw_seconds:.1f}s = {raw:.0f} messages/s, peak memory {raw_rss:.0f} MB"
     )
     print(f"ratio whole/raw: {whole / raw:.2f}")
-    print(
-        f"average digest: {size / 1024:.1f} KiB; rendering and serialising one takes "
-        f"{render_ms:.1f} ms of CPU (of the whole path's {1000 / whole:.1f} ms per message)"
-    )
+    print(f"average digest: {size / 1024:.1f} KiB")
+    if breakdown:
+        parts = ", ".join(f"{stage} {ms:.2f}" for stage, ms in breakdown.items())
+        print(f"CPU ms per message by stage (one connection, {args.stages} digests): {parts}")
     print(f"load average after the run: {os.getloadavg()}")
 
 

@@ -387,6 +387,11 @@ class _Pass:
         async with self.refill_lock:
             if self.exhausted or self.halted() or len(self.queue) >= self._low_water():
                 return
+            # Write what is done before claiming more: then what is claimed and not
+            # yet recorded never exceeds a batch plus two per lane (the crash bound).
+            if self.outcomes:
+                done, self.outcomes = self.outcomes, _Outcomes()
+                await self.sender.record(done, self.report)
             batch = await self.sender.claim()
             if not batch:
                 self.exhausted = True

@@ -186,3 +186,31 @@ def test_dkim_signed_digests_verify_as_received(
 
     assert received.data.startswith(b"DKIM-Signature:")
     assert dkim.verify(received.data, dnsfunc=dns)
+
+
+def test_implicit_tls_sends(
+    database_url: str,
+    listing: ListingServer,
+    ca: trustme.CA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with smtp_serving(ssl_context=_server_tls(ca)) as smtp:
+        digest = Digest(
+            _env(database_url, listing, smtp)
+            | {"DIGEST_SMTP_TLS": "ssl", "SSL_CERT_FILE": str(ca_file)}
+        )
+        _queue_two_digests(digest)
+        untrusted = Digest(digest.env | {"SSL_CERT_FILE": str(tmp_path / "none.pem")})
+        refused = untrusted("send")
+        assert refused.exit_code == 1
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr  # certificates are checked
+        assert smtp.received == []
+
+        sent = digest("send")
+
+        assert sent.exit_code == 0, sent.output
+        assert sorted(smtp.count_by_recipient()) == ["ann@example.org", "bob@example.org"]

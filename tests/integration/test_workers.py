@@ -17,11 +17,14 @@ from sqlalchemy import func, select
 
 from digest.db import Database
 from digest.models import Delivery, DeliveryStatus
+from tests.conftest import hf_fixture
 from tests.support.cli import SECRET_KEY, Digest
+from tests.support.listing_server import daily_papers, serving
 from tests.support.outbox import START, seed
 from tests.support.smtp_server import SmtpServer, smtp_serving
 
 BOUND = 60.0  # seconds any wait in these tests may take at most
+LISTING = "api-daily_papers-2026-06-12.json"
 
 
 @pytest.fixture
@@ -239,6 +242,19 @@ async def test_on_sqlite_a_second_sender_steps_aside_clearly(
         f"digest: error: another sender (pid {worker.popen.pid}) is sending from this SQLite "
         "database; on SQLite one sender runs at a time"
     ) in second.stderr
+    # 'digest run' queues and leaves the sending to the worker that holds the database.
+    with serving(daily_papers({"2026-06-12": hf_fixture(LISTING)})) as listing:
+        digest = Digest(env | {"DIGEST_HF_BASE_URL": listing.url})
+        added = await asyncio.to_thread(
+            digest, "subscribers", "add", "bob@example.org", "-k", "LLM"
+        )
+        assert added.exit_code == 0, added.output
+        ran = await asyncio.to_thread(digest, "run", "--date", "2026-06-12")
+    assert ran.exit_code == 0, ran.output
+    assert "1 subscribers matched, 0 emails sent" in ran.stdout
+    assert "the digests stay queued for it" in ran.stderr
+    await until(lambda: len(smtp.received) == 1, "the worker to send the digest")
+
     worker.kill(signal.SIGTERM)
     assert await worker.wait() == 0
     again = await asyncio.to_thread(Digest(env), "send")
