@@ -45,6 +45,7 @@ OUTAGE_FIRST_PAUSE = 5.0  # seconds before trying an unreachable SMTP server aga
 OUTAGE_MAX_PAUSE = 300.0  # the pause doubles up to this
 CLAIM_SECONDS_AT_RATE = 2.0  # under a rate cap, claim about this many seconds of sending
 RECORD_EVERY = 0.05  # seconds outcomes may wait to be written together (one commit for many)
+RECORD_TRIES = 5  # a database that fails this often in a row (1, 2, 4, 8 s apart) ends the pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,11 @@ class _Outcomes:
 
     def __len__(self) -> int:
         return sum(len(getattr(self, f.name)) for f in fields(self))
+
+    def merge(self, other: _Outcomes) -> None:
+        self.sent += other.sent
+        self.retries += other.retries
+        self.failures += other.failures
 
 
 def sender_name() -> str:
@@ -356,9 +362,12 @@ class _Pass:
         self.lanes_finished = asyncio.Event()
         self.refill_lock = asyncio.Lock()
         self.refilling: asyncio.Task[None] | None = None
+        self.database_failure: Exception | None = None
 
     def halted(self) -> bool:
-        return self.stop.is_set() or self.unreachable is not None
+        return (
+            self.stop.is_set() or self.unreachable is not None or self.database_failure is not None
+        )
 
     async def go(self) -> None:
         policy = self.sender.policy
@@ -378,9 +387,13 @@ class _Pass:
                 await recorder
             finally:
                 await asyncio.gather(*(m.close() for m in mailers), return_exceptions=True)
-                if self.queue:
+                if self.queue and self.database_failure is None:
                     self.report.released += await self.sender.release(list(self.queue))
                     self.queue.clear()
+        if self.database_failure is not None:
+            # Raised once the messages in flight are finished: what was claimed and not
+            # recorded waits for its lease (on SQLite, for the next sender).
+            raise self.database_failure
         self.report.error = self.unreachable
 
     async def _refill(self) -> None:
@@ -389,10 +402,19 @@ class _Pass:
                 return
             # Write what is done before claiming more: then what is claimed and not
             # yet recorded never exceeds a batch plus two per lane (the crash bound).
-            if self.outcomes:
-                done, self.outcomes = self.outcomes, _Outcomes()
-                await self.sender.record(done, self.report)
-            batch = await self.sender.claim()
+            try:
+                if self.outcomes:
+                    done, self.outcomes = self.outcomes, _Outcomes()
+                    try:
+                        await self.sender.record(done, self.report)
+                    except BaseException:
+                        self.outcomes.merge(done)  # the recorder tries them again
+                        raise
+                batch = await self.sender.claim()
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning("database failure while claiming; finishing what is in hand: %s", exc)
+                self.database_failure = exc
+                return
             if not batch:
                 self.exhausted = True
             self.queue.extend(batch)
@@ -446,6 +468,7 @@ class _Pass:
 
     async def _recorder(self) -> None:
         flush_at = self.sender.policy.claim_size()
+        failures = 0
         while True:
             await self.wake_recorder.wait()
             self.wake_recorder.clear()
@@ -453,6 +476,19 @@ class _Pass:
                 await self.sender.timer.wait(self.lanes_finished, RECORD_EVERY)
             if self.outcomes:
                 batch, self.outcomes = self.outcomes, _Outcomes()
-                await self.sender.record(batch, self.report)
+                try:
+                    await self.sender.record(batch, self.report)
+                except (SQLAlchemyError, OSError) as exc:
+                    self.outcomes.merge(batch)
+                    failures += 1
+                    self.database_failure = self.database_failure or exc
+                    if failures >= RECORD_TRIES:
+                        log.error("cannot record %d outcomes: %s", len(self.outcomes), exc)
+                        return
+                    log.warning("database failure while recording, trying again: %s", exc)
+                    await self.sender.timer.sleep(2.0 ** (failures - 1))
+                    self.wake_recorder.set()
+                    continue
+                failures = 0
             if self.lanes_done and not self.outcomes:
                 return

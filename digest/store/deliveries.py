@@ -126,18 +126,24 @@ async def claim_due(
     )
     if not ids:
         return []
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids))
-        .values(
-            status=DeliveryStatus.SENDING,
-            claimed_at=now,
-            claimed_by=claimed_by,
-            attempts=Delivery.attempts + 1,
-            first_attempt_at=func.coalesce(Delivery.first_attempt_at, now),
+    ids = list(
+        await session.scalars(
+            update(Delivery)
+            # Still pending: on SQLite the read above and this write are not one snapshot.
+            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.PENDING)
+            .values(
+                status=DeliveryStatus.SENDING,
+                claimed_at=now,
+                claimed_by=claimed_by,
+                attempts=Delivery.attempts + 1,
+                first_attempt_at=func.coalesce(Delivery.first_attempt_at, now),
+            )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
     )
+    if not ids:
+        return []
     claimed = list(
         await session.scalars(
             select(Delivery)
