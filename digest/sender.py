@@ -19,9 +19,8 @@ import math
 import os
 import secrets
 import socket
-from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,6 +30,7 @@ from digest.db import Database
 from digest.dkim_signing import DkimSigner
 from digest.emails import EmailComposer
 from digest.errors import DigestError
+from digest.lanes import DrainPass, Outcomes
 from digest.mail import Failure, Mailer, MailerFactory, MailError, Outgoing, serialise
 from digest.models import Delivery
 from digest.pacing import Pacer, RealTimer, Timer
@@ -44,8 +44,6 @@ MAX_RETRY_DELAY = dt.timedelta(hours=1)
 OUTAGE_FIRST_PAUSE = 5.0  # seconds before trying an unreachable SMTP server again
 OUTAGE_MAX_PAUSE = 300.0  # the pause doubles up to this
 CLAIM_SECONDS_AT_RATE = 2.0  # under a rate cap, claim about this many seconds of sending
-RECORD_EVERY = 0.05  # seconds outcomes may wait to be written together (one commit for many)
-RECORD_TRIES = 5  # a database that fails this often in a row (1, 2, 4, 8 s apart) ends the pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,23 +117,6 @@ class SendReport:
         return ", ".join(parts)
 
 
-@dataclass(slots=True)
-class _Outcomes:
-    """Results not yet written to the database."""
-
-    sent: list[int] = field(default_factory=list)
-    retries: list[Retry] = field(default_factory=list)
-    failures: list[deliveries.Failure] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return sum(len(getattr(self, f.name)) for f in fields(self))
-
-    def merge(self, other: _Outcomes) -> None:
-        self.sent += other.sent
-        self.retries += other.retries
-        self.failures += other.failures
-
-
 def sender_name() -> str:
     """Who holds a claim: host, process and a random part (process ids get reused)."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -172,6 +153,7 @@ class Sender:
         # One transaction at a time per sender: claims and records would otherwise
         # queue for SQLite's write lock, and many small commits cost more than few big ones.
         self._db_turn = asyncio.Lock()
+        self._recovered_at_start = 0
 
     async def drain_once(self, stop: asyncio.Event | None = None) -> SendReport:
         """Send every delivery that is due now, then return. Stops early, handing back
@@ -246,21 +228,21 @@ class Sender:
                 log.warning(
                     "put %d deliveries left by a stopped sender back in the queue", recovered
                 )
+            self._recovered_at_start = recovered
             yield
         finally:
             self._lock.release()
 
     async def _drain(self, stop: asyncio.Event) -> SendReport:
-        report = SendReport()
+        report = SendReport(recovered=self._recovered_at_start)
+        self._recovered_at_start = 0
         now = self._clock()
         async with self._db.transaction() as session:
-            report.recovered = await deliveries.release_stale(session, now - self.policy.lease, now)
-        if report.recovered:
-            log.warning(
-                "put %d deliveries whose sender stopped mid-send back in the queue",
-                report.recovered,
-            )
-        run = _Pass(self, stop, report)
+            stale = await deliveries.release_stale(session, now - self.policy.lease, now)
+        if stale:
+            log.warning("put %d deliveries whose sender stopped mid-send back in the queue", stale)
+        report.recovered += stale
+        run = DrainPass(self, stop, report)
         await run.go()
         return report
 
@@ -280,7 +262,7 @@ class Sender:
         message = self._composer.digest(delivery)
         return serialise(message, envelope_from=self._envelope_from, dkim=self._dkim)
 
-    async def record(self, outcomes: _Outcomes, report: SendReport) -> None:
+    async def record(self, outcomes: Outcomes, report: SendReport) -> None:
         now = self._clock()
         async with self._db_turn, self._db.transaction() as session:
             recorded = await deliveries.mark_sent(session, outcomes.sent, self.name, now)
@@ -308,7 +290,7 @@ class Sender:
         async with self._db_turn, self._db.transaction() as session:
             return await deliveries.release(session, [d.id for d in unsent], self.name)
 
-    def outcome_of(self, delivery: Delivery, exc: MailError | None, outcomes: _Outcomes) -> None:
+    def outcome_of(self, delivery: Delivery, exc: MailError | None, outcomes: Outcomes) -> None:
         if exc is None:
             outcomes.sent.append(delivery.id)
             return
@@ -342,153 +324,3 @@ class Sender:
 
 class SenderBusy(DigestError):
     """Another sender holds this SQLite database."""
-
-
-class _Pass:
-    """One drain: lanes (one per connection) take claimed deliveries from a shared
-    queue, which is refilled ahead of need; outcomes are written in batches by a
-    recorder that runs alongside, so a message's ``sent`` is written within moments."""
-
-    def __init__(self, sender: Sender, stop: asyncio.Event, report: SendReport) -> None:
-        self.sender = sender
-        self.stop = stop
-        self.report = report
-        self.queue: deque[Delivery] = deque()
-        self.exhausted = False
-        self.unreachable: str | None = None
-        self.outcomes = _Outcomes()
-        self.wake_recorder = asyncio.Event()
-        self.lanes_done = False
-        self.lanes_finished = asyncio.Event()
-        self.refill_lock = asyncio.Lock()
-        self.refilling: asyncio.Task[None] | None = None
-        self.database_failure: Exception | None = None
-
-    def halted(self) -> bool:
-        return (
-            self.stop.is_set() or self.unreachable is not None or self.database_failure is not None
-        )
-
-    async def go(self) -> None:
-        policy = self.sender.policy
-        mailers = [self.sender.mailer() for _ in range(policy.concurrency)]
-        recorder = asyncio.create_task(self._recorder())
-        try:
-            async with asyncio.TaskGroup() as lanes:  # one lane failing stops the others
-                for mailer in mailers:
-                    lanes.create_task(self._lane(mailer))
-        finally:
-            try:
-                if self.refilling is not None:
-                    await asyncio.gather(self.refilling, return_exceptions=True)
-                self.lanes_done = True
-                self.lanes_finished.set()
-                self.wake_recorder.set()
-                await recorder
-            finally:
-                await asyncio.gather(*(m.close() for m in mailers), return_exceptions=True)
-                if self.queue and self.database_failure is None:
-                    self.report.released += await self.sender.release(list(self.queue))
-                    self.queue.clear()
-        if self.database_failure is not None:
-            # Raised once the messages in flight are finished: what was claimed and not
-            # recorded waits for its lease (on SQLite, for the next sender).
-            raise self.database_failure
-        self.report.error = self.unreachable
-
-    async def _refill(self) -> None:
-        async with self.refill_lock:
-            if self.exhausted or self.halted() or len(self.queue) >= self._low_water():
-                return
-            # Write what is done before claiming more: then what is claimed and not
-            # yet recorded never exceeds a batch plus two per lane (the crash bound).
-            try:
-                if self.outcomes:
-                    done, self.outcomes = self.outcomes, _Outcomes()
-                    try:
-                        await self.sender.record(done, self.report)
-                    except BaseException:
-                        self.outcomes.merge(done)  # the recorder tries them again
-                        raise
-                batch = await self.sender.claim()
-            except (SQLAlchemyError, OSError) as exc:
-                log.warning("database failure while claiming; finishing what is in hand: %s", exc)
-                self.database_failure = exc
-                return
-            if not batch:
-                self.exhausted = True
-            self.queue.extend(batch)
-
-    def _low_water(self) -> int:
-        # Claim the next batch while each lane still has a delivery to work on, so
-        # lanes seldom wait for the database, and at most a batch plus two per lane
-        # is claimed at any moment.
-        return self.sender.policy.concurrency
-
-    def _refill_ahead(self) -> None:
-        if self.exhausted or (self.refilling is not None and not self.refilling.done()):
-            return
-        if len(self.queue) < self._low_water():
-            self.refilling = asyncio.create_task(self._refill())
-
-    async def _lane(self, mailer: Mailer) -> None:
-        while not self.halted():
-            if not self.queue:
-                await self._refill()
-                if not self.queue:
-                    if self.exhausted or self.halted():
-                        return
-                    continue
-            self._refill_ahead()
-            delivery = self.queue.popleft()
-            try:
-                outgoing = self.sender.render(delivery)
-            except Exception as exc:  # a template bug must not stop the other deliveries
-                log.exception("delivery %d could not be rendered", delivery.id)
-                error = MailError(f"rendering failed: {exc}", failure=Failure.TEMPORARY)
-                self.sender.outcome_of(delivery, error, self.outcomes)
-                continue
-            try:
-                # Connected before the rate slot is taken: an outage uses up no slots.
-                await mailer.connect()
-                await self.sender.pacer.acquire()
-                if self.halted():
-                    self.queue.appendleft(delivery)
-                    return
-                await mailer.send(outgoing)
-            except MailError as exc:
-                if exc.failure is Failure.UNREACHABLE:
-                    self.unreachable = self.unreachable or str(exc)
-                    self.queue.appendleft(delivery)
-                    return
-                self.sender.outcome_of(delivery, exc, self.outcomes)
-            else:
-                self.sender.outcome_of(delivery, None, self.outcomes)
-            self.wake_recorder.set()
-
-    async def _recorder(self) -> None:
-        flush_at = self.sender.policy.claim_size()
-        failures = 0
-        while True:
-            await self.wake_recorder.wait()
-            self.wake_recorder.clear()
-            if not self.lanes_done and len(self.outcomes) < flush_at:
-                await self.sender.timer.wait(self.lanes_finished, RECORD_EVERY)
-            if self.outcomes:
-                batch, self.outcomes = self.outcomes, _Outcomes()
-                try:
-                    await self.sender.record(batch, self.report)
-                except (SQLAlchemyError, OSError) as exc:
-                    self.outcomes.merge(batch)
-                    failures += 1
-                    self.database_failure = self.database_failure or exc
-                    if failures >= RECORD_TRIES:
-                        log.error("cannot record %d outcomes: %s", len(self.outcomes), exc)
-                        return
-                    log.warning("database failure while recording, trying again: %s", exc)
-                    await self.sender.timer.sleep(2.0 ** (failures - 1))
-                    self.wake_recorder.set()
-                    continue
-                failures = 0
-            if self.lanes_done and not self.outcomes:
-                return
