@@ -152,6 +152,7 @@ class DrainPass:
                 log.exception("delivery %d could not be rendered", delivery.id)
                 error = MailError(f"rendering failed: {exc}", failure=Failure.TEMPORARY)
                 self.sender.outcome_of(delivery, error, self.outcomes)
+                self.wake_recorder.set()
                 continue
             try:
                 # Connected before the rate slot is taken: an outage uses up no slots.

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from digest.db import Database
-from digest.models import DeliveryStatus, SubscriberStatus
+from digest.mail import Outgoing
+from digest.models import Delivery, DeliveryStatus, SubscriberStatus
 from digest.sender import SendPolicy
 from digest.store import bounces
 from tests.support.outbox import (
@@ -239,3 +240,27 @@ def test_backoff_doubles_up_to_an_hour() -> None:
     policy = SendPolicy(retry_base=dt.timedelta(seconds=60))
     delays = [policy.retry_delay(n).total_seconds() for n in range(1, 10)]
     assert delays == [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+
+
+async def test_a_digest_that_cannot_be_rendered_waits_and_the_others_go(
+    db: Database, smtp: SmtpServer
+) -> None:
+    ids = await seed(db, ["ok@example.org", "broken@example.org"], START)
+    clock = FakeClock()
+    sender = smtp_sender(db, smtp_settings(smtp), clock)
+    render = sender.render
+
+    def failing_render(delivery: Delivery) -> Outgoing:
+        if delivery.subscriber.email == "broken@example.org":
+            raise ValueError("a template bug")
+        return render(delivery)
+
+    sender.render = failing_render  # type: ignore[method-assign]
+
+    report = await sender.drain_once()
+
+    assert (report.sent, report.retried) == (1, 1)
+    assert smtp.count_by_recipient() == {"ok@example.org": 1}
+    waiting = await delivery(db, ids["broken@example.org"])
+    assert waiting.status is DeliveryStatus.PENDING
+    assert waiting.last_error == "rendering failed: a template bug"
