@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 
 from digest import db as database
 from digest.clock import Clock, utcnow
@@ -13,7 +14,7 @@ from digest.config import Settings, signing_key
 from digest.db import Database
 from digest.dkim_signing import DkimSigner, load_dkim
 from digest.emails import EmailComposer
-from digest.mail import Mailer, build_mailer
+from digest.mail import Mailer, build_mailer, serialise
 from digest.rendering import Renderer, create_environment
 from digest.sender import Sender, SendPolicy
 from digest.sources import Source
@@ -47,6 +48,17 @@ class App:
     def mailer(self) -> Mailer:
         """A new mailer (it holds a connection while in use, so each sender gets its own)."""
         return build_mailer(self.settings)
+
+    async def send_message(self, message: EmailMessage) -> None:
+        """Send one message now, outside the outbox (a confirmation email, say):
+        serialised once, DKIM-signed when configured; MailError if not accepted."""
+        mailer = self.mailer()
+        try:
+            await mailer.send(
+                serialise(message, envelope_from=self.settings.sender_address, dkim=self.dkim)
+            )
+        finally:
+            await mailer.close()
 
     def sender(self) -> Sender:
         """The sender that drains the outbox (``digest run``, ``send`` and ``worker``)."""

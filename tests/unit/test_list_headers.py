@@ -143,3 +143,27 @@ def test_a_dkim_key_that_cannot_sign_is_a_config_error() -> None:
     settings = Settings(dkim_selector="s1", dkim_private_key="not a key")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="DKIM private key cannot sign"):
         load_dkim(settings)
+
+
+async def test_the_app_sends_a_single_message_serialised_and_signed(tmp_path: Path) -> None:
+    from digest.app import App
+
+    private, record = _rsa_key()
+    settings = Settings(
+        outbox_dir=tmp_path / "outbox",
+        mail_from="Paper Digest <digest@mail.example.org>",
+        dkim_selector="s1",
+        dkim_private_key=private.decode(),  # type: ignore[arg-type]
+        database_url=f"sqlite:///{tmp_path / 'digest.db'}",
+    )
+    app = App.from_settings(settings)
+    try:
+        subscriber = _delivery().subscriber
+        await app.send_message(app.composer.confirmation(subscriber, 7))
+    finally:
+        await app.close()
+
+    [written] = (tmp_path / "outbox").glob("*.eml")
+    data = written.read_bytes()
+    assert dkim.verify(data, dnsfunc=_dns({b"s1._domainkey.mail.example.org.": record}))
+    assert message_from_bytes(data, policy=default)["To"] == "ada@example.org"
