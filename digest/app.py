@@ -6,14 +6,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 
 from digest import db as database
 from digest.clock import Clock, utcnow
 from digest.config import Settings, signing_key
 from digest.db import Database
+from digest.dkim_signing import DkimSigner, load_dkim
 from digest.emails import EmailComposer
-from digest.mail import Mailer, build_mailer
+from digest.mail import Mailer, build_mailer, serialise
 from digest.rendering import Renderer, create_environment
+from digest.sender import Sender, SendPolicy
 from digest.sources import Source
 from digest.sources.fetching import Fetcher, RetryPolicy, build_client
 from digest.sources.hf_daily import HfDailySource
@@ -29,6 +32,7 @@ class App:
     composer: EmailComposer
     signer: LinkSigner
     clock: Clock = field(default=utcnow)
+    dkim: DkimSigner | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = utcnow) -> App:
@@ -44,11 +48,41 @@ class App:
             thumbnails=settings.email_thumbnails,
             clock=clock,
         )
-        return cls(settings, Database.from_url(settings.database_url), composer, signer, clock)
+        return cls(
+            settings=settings,
+            db=Database.from_url(settings.database_url),
+            composer=composer,
+            signer=signer,
+            clock=clock,
+            dkim=load_dkim(settings),
+        )
 
     def mailer(self) -> Mailer:
         """A new mailer (it holds a connection while in use, so each sender gets its own)."""
         return build_mailer(self.settings)
+
+    async def send_message(self, message: EmailMessage) -> None:
+        """Send one message now, outside the outbox (a confirmation email, say):
+        serialised once, DKIM-signed when configured; MailError if not accepted."""
+        mailer = self.mailer()
+        try:
+            await mailer.send(
+                serialise(message, envelope_from=self.settings.sender_address, dkim=self.dkim)
+            )
+        finally:
+            await mailer.close()
+
+    def sender(self) -> Sender:
+        """The sender that drains the outbox (``digest run``, ``send`` and ``worker``)."""
+        return Sender(
+            db=self.db,
+            mailers=self.mailer,
+            composer=self.composer,
+            envelope_from=self.settings.sender_address,
+            policy=SendPolicy.from_settings(self.settings),
+            dkim=self.dkim,
+            clock=self.clock,
+        )
 
     @asynccontextmanager
     async def source(self) -> AsyncIterator[Source]:

@@ -119,6 +119,77 @@ class Settings(BaseSettings):
             "Signs the links in emails (at least 32 characters). Required with DIGEST_SMTP_HOST."
         ),
     )
+    smtp_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="SMTP connections a sender keeps open and sends over in parallel.",
+    )
+    send_rate: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "Most messages per second one sender hands to the SMTP server, across all its "
+            "connections (0: no cap)."
+        ),
+    )
+    send_batch_size: int = Field(
+        default=100,
+        ge=1,
+        le=10000,
+        description=(
+            "Deliveries a sender claims at once; with the connections, it bounds what a "
+            "crash can send twice."
+        ),
+    )
+    retry_base_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "First wait after a temporary failure (4xx, timeout, dropped connection); "
+            "doubles with each attempt, at most one hour."
+        ),
+    )
+    retry_hours: float = Field(
+        default=48.0,
+        gt=0,
+        description="How long a delivery is retried after its first attempt before it fails.",
+    )
+    max_bounces: int = Field(
+        default=3,
+        ge=1,
+        description=(
+            "Permanent failures (5xx) in a row after which a subscriber becomes 'bounced' "
+            "and gets nothing more until resumed."
+        ),
+    )
+    send_lease_seconds: float = Field(
+        default=900.0,
+        ge=1,
+        description=("A delivery left 'sending' this long by a sender that died is sent again."),
+    )
+    worker_poll_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How often 'digest worker' looks for due deliveries when the outbox is empty.",
+    )
+    dkim_selector: str | None = Field(
+        default=None,
+        description="DKIM selector; with a private key, every email is DKIM-signed.",
+    )
+    dkim_domain: str | None = Field(
+        default=None,
+        description="DKIM signing domain (d=). Default: the domain of DIGEST_MAIL_FROM.",
+    )
+    dkim_private_key: SecretStr | None = Field(
+        default=None,
+        description="DKIM private key (PEM) itself, as a secret.",
+    )
+    dkim_private_key_file: Path | None = Field(
+        default=None,
+        description="File holding the DKIM private key (PEM); instead of DIGEST_DKIM_PRIVATE_KEY.",
+    )
     outbox_dir: Path = Field(
         default=Path("outbox"),
         description="Folder for .eml files when DIGEST_SMTP_HOST is unset.",
@@ -273,6 +344,20 @@ class Settings(BaseSettings):
     def _secret_for_real_mail(self) -> Settings:
         if self.smtp_host and self.secret_key is None:
             raise ValueError("DIGEST_SECRET_KEY must be set when DIGEST_SMTP_HOST is set")
+        return self
+
+    @model_validator(mode="after")
+    def _dkim_complete(self) -> Settings:
+        has_key = self.dkim_private_key is not None or self.dkim_private_key_file is not None
+        if self.dkim_private_key is not None and self.dkim_private_key_file is not None:
+            raise ValueError(
+                "set DIGEST_DKIM_PRIVATE_KEY or DIGEST_DKIM_PRIVATE_KEY_FILE, not both"
+            )
+        if has_key != (self.dkim_selector is not None):
+            raise ValueError(
+                "DKIM needs both DIGEST_DKIM_SELECTOR and a private key "
+                "(DIGEST_DKIM_PRIVATE_KEY or DIGEST_DKIM_PRIVATE_KEY_FILE)"
+            )
         return self
 
     @property

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -32,6 +32,9 @@ class Pick:
     paper: Paper
     matched_queries: Sequence[str]
     score: float = 0.0
+
+
+LIST_ID_PREFIX = "paper-digest"  # List-Id: <paper-digest.{the From domain}>
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +226,8 @@ class EmailComposer:
         self._signer = signer
         self._public_url = public_url.rstrip("/")
         self._mail_from = mail_from
+        self._mail_address = parseaddr(mail_from)[1]
+        self._mail_domain = self._mail_address.rsplit("@", 1)[-1]
         self._max_papers = max_papers
         self._admin_email = admin_email
         self._postal_address = postal_address
@@ -244,9 +249,11 @@ class EmailComposer:
         picks = [
             Pick(item.paper, item.matched_queries, item.score or 0.0) for item in delivery.papers
         ]
-        return self.digest_for(delivery.subscriber, picks)
+        return self.digest_for(delivery.subscriber, picks, message_id=delivery.message_id)
 
-    def digest_for(self, subscriber: Subscriber, picks: Sequence[Pick]) -> EmailMessage:
+    def digest_for(
+        self, subscriber: Subscriber, picks: Sequence[Pick], *, message_id: str | None = None
+    ) -> EmailMessage:
         """The digest of these papers for ``subscriber``: best first, at most
         ``max_papers`` shown and the rest counted, with a link to the listing."""
         if not picks:
@@ -267,7 +274,9 @@ class EmailComposer:
             "days_long": long_days_label(listed_on),
             "preheader": preheader(shown, len(ordered)),
         }
-        return self._compose("digest", subscriber, context, list_headers=True)
+        return self._compose(
+            "digest", subscriber, context, list_headers=True, message_id=message_id
+        )
 
     def confirmation(self, subscriber: Subscriber, expires_days: int) -> EmailMessage:
         """Asks a new subscriber to confirm (double opt-in). Carries no unsubscribe link:
@@ -286,10 +295,22 @@ class EmailComposer:
         return self._compose("goodbye", subscriber, context, list_headers=False)
 
     def _compose(
-        self, name: str, subscriber: Subscriber, context: dict[str, Any], *, list_headers: bool
+        self,
+        name: str,
+        subscriber: Subscriber,
+        context: dict[str, Any],
+        *,
+        list_headers: bool,
+        message_id: str | None = None,
     ) -> EmailMessage:
         """Render ``templates/email/<name>/`` for one subscriber with the shared context
-        the base templates need (queries, manage and unsubscribe links)."""
+        the base templates need (queries, manage and unsubscribe links).
+
+        List mail (the digest, the welcome) carries the list headers: List-Id,
+        List-Unsubscribe with the one-click https link and a mailto, and
+        List-Unsubscribe-Post (RFC 8058), so mail clients offer "unsubscribe" and
+        bulk senders' rules are met; ``Precedence: bulk`` and ``Auto-Submitted``
+        keep auto-responders quiet."""
         unsubscribe_url = self.link(Purpose.UNSUBSCRIBE, subscriber)
         shared = {
             "email": subscriber.email,
@@ -302,11 +323,16 @@ class EmailComposer:
         }
         headers = {
             "Date": format_datetime(self._clock()),
-            "Message-ID": make_msgid(domain=self._mail_domain()),
+            "Message-ID": message_id or make_msgid(domain=self._mail_domain),
+            "Auto-Submitted": "auto-generated",
         }
         if list_headers:
-            headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+            headers["List-Id"] = f"<{LIST_ID_PREFIX}.{self._mail_domain}>"
+            headers["List-Unsubscribe"] = (
+                f"<{unsubscribe_url}>, <mailto:{self._mail_address}?subject=unsubscribe>"
+            )
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            headers["Precedence"] = "bulk"
         rendered = self._renderer.render(name, shared | context)
         return build_message(
             rendered, sender=self._mail_from, recipient=subscriber.email, headers=headers
@@ -336,7 +362,7 @@ class EmailComposer:
         # vacation responders from answering it.
         headers = {
             "Date": format_datetime(self._clock()),
-            "Message-ID": make_msgid(domain=self._mail_domain()),
+            "Message-ID": self.message_id(),
             "Auto-Submitted": "auto-generated",
         }
         rendered = self._renderer.render("alert", context)
@@ -344,5 +370,6 @@ class EmailComposer:
             rendered, sender=self._mail_from, recipient=self._admin_email, headers=headers
         )
 
-    def _mail_domain(self) -> str:
-        return self._mail_from.rsplit("@", 1)[-1].rstrip(">").strip()
+    def message_id(self) -> str:
+        """A new Message-ID on the sender's domain."""
+        return make_msgid(domain=self._mail_domain)

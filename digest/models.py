@@ -200,6 +200,8 @@ class Delivery(Base):
     message_id: Mapped[str | None] = mapped_column(String(250))
     created_at: Mapped[dt.datetime]
     claimed_at: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))  # the sender holding the claim
+    first_attempt_at: Mapped[dt.datetime | None]  # retries stop DIGEST_RETRY_HOURS after it
     sent_at: Mapped[dt.datetime | None]
     failed_at: Mapped[dt.datetime | None]
 

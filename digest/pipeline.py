@@ -1,4 +1,4 @@
-"""The daily run (fetch -> store -> match -> enqueue) and the sender that drains the outbox."""
+"""The daily run: fetch -> store -> match -> enqueue. digest.sender drains the outbox."""
 
 from __future__ import annotations
 
@@ -13,18 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from digest.clock import Clock, utcnow
 from digest.db import Database
-from digest.emails import EmailComposer
 from digest.errors import DigestError
-from digest.mail import Mailer, MailError
 from digest.matching import Document, Match, Matcher
-from digest.models import Delivery, Paper, RunStatus
+from digest.models import Paper, RunStatus
+from digest.sender import Sender, SendReport
 from digest.sources import Listing, Source
 from digest.store import deliveries, papers, runs, subscribers
 
 log = logging.getLogger(__name__)
-
-RETRY_DELAY = dt.timedelta(minutes=1)
-CLAIM_BATCH = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +66,6 @@ class FetchReport:
 
     listing: Listing
     new_ids: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
-class SendReport:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    error: str | None = None  # why sending stopped early, e.g. the SMTP server is unreachable
 
 
 def document(paper: Paper) -> Document:
@@ -197,44 +185,6 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-async def send_pending(
-    *, db: Database, mailer: Mailer, composer: EmailComposer, clock: Clock = utcnow
-) -> SendReport:
-    """Send every due delivery once; ``sent`` is recorded only after the server accepted it."""
-    outcomes = {"sent": 0, "retry": 0, "failed": 0}
-    try:
-        async with mailer:
-            while True:
-                async with db.transaction() as session:
-                    batch = await deliveries.claim_due(session, clock(), CLAIM_BATCH)
-                if not batch:
-                    break
-                for delivery in batch:
-                    outcomes[await _send_one(delivery, db, mailer, composer, clock)] += 1
-    except MailError as exc:  # the connection itself failed: what was not sent stays queued
-        log.warning("sending stopped: %s", exc)
-        return SendReport(outcomes["sent"], outcomes["retry"], outcomes["failed"], error=str(exc))
-    return SendReport(outcomes["sent"], outcomes["retry"], outcomes["failed"])
-
-
-async def _send_one(
-    delivery: Delivery, db: Database, mailer: Mailer, composer: EmailComposer, clock: Clock
-) -> str:
-    message = composer.digest(delivery)
-    try:
-        await mailer.send(message)
-    except MailError as exc:
-        async with db.transaction() as session:
-            if exc.permanent:
-                await deliveries.mark_failed(session, delivery.id, str(exc), clock())
-                return "failed"
-            await deliveries.retry_later(session, delivery.id, str(exc), clock() + RETRY_DELAY)
-            return "retry"
-    async with db.transaction() as session:
-        await deliveries.mark_sent(session, delivery.id, str(message["Message-ID"]), clock())
-    return "sent"
-
-
 @dataclass(frozen=True, slots=True)
 class DailyReport:
     runs: tuple[RunReport, ...]
@@ -255,8 +205,7 @@ async def run_and_send(
     *,
     db: Database,
     source: Source,
-    mailer: Mailer,
-    composer: EmailComposer,
+    sender: Sender | None,
     clock: Clock = utcnow,
     dry_run: bool = False,
     on_run: Callable[[RunReport], None] = _ignore,
@@ -264,8 +213,9 @@ async def run_and_send(
     """What ``digest run`` does: run each day in order, then drain the outbox once.
 
     Days caught up together make one email per subscriber (``deliveries.enqueue``
-    adds to a delivery not tried yet). A dry run sends nothing. ``on_run`` hears
-    about each day as soon as it is done.
+    adds to a delivery not tried yet). A dry run sends nothing, and neither does a
+    run without ``sender`` (``--enqueue-only`` leaves sending to workers). ``on_run``
+    hears about each day as soon as it is done.
     """
     started = time.perf_counter()
     reports = []
@@ -274,6 +224,7 @@ async def run_and_send(
         on_run(report)
         reports.append(report)
     sending = None
-    if not dry_run and any(report.status is not RunStatus.FAILED for report in reports):
-        sending = await send_pending(db=db, mailer=mailer, composer=composer, clock=clock)
+    ran = any(report.status is not RunStatus.FAILED for report in reports)
+    if sender is not None and not dry_run and ran:
+        sending = await sender.drain_once()
     return DailyReport(tuple(reports), sending, time.perf_counter() - started)

@@ -8,14 +8,15 @@ outbox or the ledger: sending it records nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from email.message import EmailMessage
 
 from digest.clock import Clock, utcnow, yesterday
 from digest.db import Database
 from digest.emails import EmailComposer
 from digest.errors import DigestError
-from digest.mail import Mailer, MailError
+from digest.mail import MailError
 from digest.matching import Document, Matcher
 from digest.models import (
     Cadence,
@@ -113,11 +114,11 @@ async def send_sample(
     address: str,
     *,
     db: Database,
-    mailer: Mailer,
+    send: Callable[[EmailMessage], Awaitable[None]],
     composer: EmailComposer,
     clock: Clock = utcnow,
 ) -> SampleSent:
-    """Compose a sample digest for ``address`` and hand it to ``mailer``.
+    """Compose a sample digest for ``address`` and hand it to ``send``.
 
     A subscriber gets it with their own queries and working links; any other
     address with sample queries. Raises DigestError when the mailer refuses it.
@@ -137,8 +138,7 @@ async def send_sample(
     papers = stored or builtin_papers(yesterday(clock), clock())
     message = composer.digest(sample_delivery(subscriber, papers))
     try:
-        async with mailer:
-            await mailer.send(message)
+        await send(message)
     except MailError as exc:
         raise DigestError(f"the sample digest to {address} was not sent: {exc}") from exc
     return SampleSent(

@@ -16,6 +16,7 @@ from digest.cli import (
     preview,
     run,
     runs,
+    send,
     send_test,
     stats,
     subscribers,
@@ -109,6 +110,8 @@ cli.add_command(runs.runs)
 cli.add_command(deliveries.deliveries)
 cli.add_command(stats.stats)
 cli.add_command(send_test.send_test)
+cli.add_command(send.send)
+cli.add_command(send.worker)
 
 
 def main() -> None:

@@ -15,7 +15,8 @@ from digest.cli._context import run_with_app
 from digest.clock import yesterday
 from digest.errors import InputError
 from digest.models import RunStatus
-from digest.pipeline import DailyReport, RunReport, SendReport
+from digest.pipeline import DailyReport, RunReport
+from digest.sender import SendReport
 
 MAX_BACKFILL_DAYS = 366  # a year; a longer catch-up is more likely a typo than a plan
 
@@ -43,7 +44,14 @@ _DAY = click.DateTime(["%Y-%m-%d"])
     is_flag=True,
     help="Do everything but store and send; print who would get which papers.",
 )
-def run(day: dt.datetime | None, since: dt.datetime | None, dry_run: bool) -> None:
+@click.option(
+    "--enqueue-only",
+    is_flag=True,
+    help="Queue the digests but send nothing: 'digest worker' or 'digest send' sends them.",
+)
+def run(
+    day: dt.datetime | None, since: dt.datetime | None, dry_run: bool, enqueue_only: bool
+) -> None:
     """Fetch a day's listing, store it, match it and send the digests.
 
     Prints one line per day and records each run in the runs table: sent,
@@ -59,6 +67,7 @@ def run(day: dt.datetime | None, since: dt.datetime | None, dry_run: bool) -> No
       digest run --date 2026-06-12
       digest run --since 2026-06-01
       digest run --dry-run
+      digest run --enqueue-only
     """
     if day and since:
         raise InputError("give either --date or --since, not both")
@@ -82,8 +91,7 @@ def run(day: dt.datetime | None, since: dt.datetime | None, dry_run: bool) -> No
                     days,
                     db=app.db,
                     source=source,
-                    mailer=app.mailer(),
-                    composer=app.composer,
+                    sender=None if enqueue_only or dry_run else app.sender(),
                     clock=app.clock,
                     dry_run=dry_run,
                     on_run=on_run,
@@ -99,6 +107,8 @@ def run(day: dt.datetime | None, since: dt.datetime | None, dry_run: bool) -> No
     sending = daily.sending
     if sending is not None:
         click.echo(_sending_line(sending, daily.seconds))
+        if sending.busy:
+            click.echo(f"digest: {sending.busy}; the digests stay queued for it", err=True)
         if sending.error:
             click.echo(f"digest: error: sending stopped: {sending.error}", err=True)
     if daily.failed or (sending is not None and sending.error):

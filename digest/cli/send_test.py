@@ -26,7 +26,7 @@ def send_test(email: str) -> None:
 
     async def work(app: App) -> sample_digest.SampleSent:
         return await sample_digest.send_sample(
-            address, db=app.db, mailer=app.mailer(), composer=app.composer, clock=app.clock
+            address, db=app.db, send=app.send_message, composer=app.composer, clock=app.clock
         )
 
     sent = run_with_app(work)

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from digest.matching import Match
-from digest.models import Delivery, DeliveryPaper, DeliveryStatus
+from digest.models import (
+    Delivery,
+    DeliveryPaper,
+    DeliveryStatus,
+    Subscriber,
+    SubscriberStatus,
+    UtcDateTime,
+)
+
+_deliveries = cast(Table, Delivery.__table__)
+_subscribers = cast(Table, Subscriber.__table__)
 
 
 async def already_delivered(
@@ -81,57 +94,253 @@ async def enqueue(
     return delivery_id
 
 
-async def claim_due(session: AsyncSession, now: dt.datetime, limit: int) -> list[Delivery]:
-    """Take up to ``limit`` due deliveries for sending: they become ``sending``.
+async def claim_due(
+    session: AsyncSession,
+    now: dt.datetime,
+    limit: int,
+    claimed_by: str,
+    new_message_id: Callable[[], str],
+) -> list[Delivery]:
+    """Take up to ``limit`` due deliveries of active subscribers for sending.
 
-    On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets several senders claim side by
-    side without ever taking the same delivery.
+    They become ``sending``, claimed by ``claimed_by`` at ``now``, with one more
+    attempt counted; each gets its Message-ID on its first claim, so a message
+    sent again (after a crash or a retry) carries the same one. On PostgreSQL,
+    ``FOR UPDATE SKIP LOCKED`` lets several senders claim side by side without
+    ever taking the same delivery. Deliveries of subscribers who are not active
+    (bounced, paused, unsubscribed) wait, unclaimed.
     """
-    claimed = list(
+    ids = list(
         await session.scalars(
-            select(Delivery)
-            .where(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now)
+            select(Delivery.id)
+            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+            .where(
+                Delivery.status == DeliveryStatus.PENDING,
+                Delivery.next_attempt_at <= now,
+                Subscriber.status == SubscriberStatus.ACTIVE,
+            )
             .order_by(Delivery.next_attempt_at, Delivery.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=Delivery)
         )
     )
+    if not ids:
+        return []
+    ids = list(
+        await session.scalars(
+            update(Delivery)
+            # Still pending: on SQLite the read above and this write are not one snapshot.
+            .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.PENDING)
+            .values(
+                status=DeliveryStatus.SENDING,
+                claimed_at=now,
+                claimed_by=claimed_by,
+                attempts=Delivery.attempts + 1,
+                first_attempt_at=func.coalesce(Delivery.first_attempt_at, now),
+            )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not ids:
+        return []
+    claimed = list(
+        await session.scalars(
+            select(Delivery)
+            .where(Delivery.id.in_(ids))
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            # Each paper once per claim, not once per (delivery, paper) row: a day's
+            # papers are shared by most digests.
+            .options(selectinload(Delivery.papers).selectinload(DeliveryPaper.paper))
+            .execution_options(populate_existing=True)
+        )
+    )
     for delivery in claimed:
-        delivery.status = DeliveryStatus.SENDING
-        delivery.claimed_at = now
-        delivery.attempts += 1
+        if delivery.message_id is None:
+            delivery.message_id = new_message_id()
     await session.flush()
     return claimed
 
 
 async def mark_sent(
-    session: AsyncSession, delivery_id: int, message_id: str, now: dt.datetime
-) -> None:
-    """Record that the SMTP server accepted the delivery's message."""
-    await session.execute(
+    session: AsyncSession, delivery_ids: Sequence[int], claimed_by: str, now: dt.datetime
+) -> int:
+    """Record that the SMTP server accepted these deliveries' messages; returns how many
+    were still held by ``claimed_by`` (a claim taken over after its lease ran out is not
+    touched). A success ends the subscriber's run of bounces."""
+    if not delivery_ids:
+        return 0
+    result = await session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(status=DeliveryStatus.SENT, message_id=message_id, sent_at=now, last_error=None)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_by == claimed_by,
+        )
+        .values(status=DeliveryStatus.SENT, sent_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Subscriber)
+        .where(
+            Subscriber.bounce_count > 0,
+            Subscriber.id.in_(select(Delivery.subscriber_id).where(Delivery.id.in_(delivery_ids))),
+        )
+        .values(bounce_count=0)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    delivery_id: int
+    error: str
+    when: dt.datetime
+
+
+async def retry_later(session: AsyncSession, retries: Sequence[Retry], claimed_by: str) -> None:
+    """Put deliveries back in the queue, each due at its ``when``, with the error kept."""
+    if not retries:
+        return
+    await session.execute(
+        _deliveries.update()
+        .where(
+            _deliveries.c.id == bindparam("b_id"),
+            _deliveries.c.status == DeliveryStatus.SENDING.value,
+            _deliveries.c.claimed_by == claimed_by,
+        )
+        .values(
+            status=DeliveryStatus.PENDING.value,
+            last_error=bindparam("b_error"),
+            next_attempt_at=bindparam("b_when", type_=UtcDateTime()),
+            claimed_by=None,
+        ),
+        [{"b_id": r.delivery_id, "b_error": r.error, "b_when": r.when} for r in retries],
     )
 
 
-async def retry_later(
-    session: AsyncSession, delivery_id: int, error: str, when: dt.datetime
-) -> None:
-    """Put a delivery back in the queue, due at ``when``."""
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(status=DeliveryStatus.PENDING, last_error=error, next_attempt_at=when)
-    )
+@dataclass(frozen=True, slots=True)
+class Failure:
+    delivery_id: int
+    error: str
+    bounce: bool  # the server refused the recipient for good: counts towards 'bounced'
 
 
 async def mark_failed(
-    session: AsyncSession, delivery_id: int, error: str, now: dt.datetime
-) -> None:
-    """Give up on a delivery for good."""
+    session: AsyncSession,
+    failures: Sequence[Failure],
+    claimed_by: str,
+    now: dt.datetime,
+    max_bounces: int,
+) -> list[int]:
+    """Give up on these deliveries for good. Each bounce adds one to its subscriber's
+    bounce count; returns the subscribers who reached ``max_bounces`` and are now
+    ``bounced`` (they get nothing more until resumed)."""
+    if not failures:
+        return []
     await session.execute(
+        _deliveries.update()
+        .where(
+            _deliveries.c.id == bindparam("b_id"),
+            _deliveries.c.status == DeliveryStatus.SENDING.value,
+            _deliveries.c.claimed_by == claimed_by,
+        )
+        .values(
+            status=DeliveryStatus.FAILED.value,
+            last_error=bindparam("b_error"),
+            failed_at=now,
+            claimed_by=None,
+        ),
+        [{"b_id": f.delivery_id, "b_error": f.error} for f in failures],
+    )
+    bounced_ids = [f.delivery_id for f in failures if f.bounce]
+    if not bounced_ids:
+        return []
+    subscriber_ids = list(
+        await session.scalars(select(Delivery.subscriber_id).where(Delivery.id.in_(bounced_ids)))
+    )
+    await session.execute(
+        _subscribers.update()
+        .where(_subscribers.c.id == bindparam("b_id"))
+        .values(bounce_count=_subscribers.c.bounce_count + 1),
+        [{"b_id": subscriber_id} for subscriber_id in subscriber_ids],
+    )
+    return list(
+        await session.scalars(
+            update(Subscriber)
+            .where(
+                Subscriber.id.in_(subscriber_ids),
+                Subscriber.bounce_count >= max_bounces,
+                Subscriber.status == SubscriberStatus.ACTIVE,
+            )
+            .values(status=SubscriberStatus.BOUNCED)
+            .returning(Subscriber.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+async def release(session: AsyncSession, delivery_ids: Sequence[int], claimed_by: str) -> int:
+    """Hand claimed deliveries back unsent, as if never claimed: the attempt is not
+    counted (the SMTP server was unreachable, or the sender is stopping). Returns how many."""
+    if not delivery_ids:
+        return 0
+    result = await session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(status=DeliveryStatus.FAILED, last_error=error, failed_at=now)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_by == claimed_by,
+        )
+        .values(
+            status=DeliveryStatus.PENDING,
+            attempts=Delivery.attempts - 1,
+            first_attempt_at=case((Delivery.attempts <= 1, None), else_=Delivery.first_attempt_at),
+            claimed_at=None,
+            claimed_by=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_stale(
+    session: AsyncSession, claimed_before: dt.datetime, now: dt.datetime
+) -> int:
+    """Put back in the queue every delivery left ``sending`` by a claim older than
+    ``claimed_before`` (its sender died mid-send); returns how many. Such a message may
+    have reached the server before the sender died, so it may arrive twice."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < claimed_before)
+        .values(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=now,
+            claimed_at=None,
+            claimed_by=None,
+            last_error="released: its sender stopped while sending it",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def count_by_status(session: AsyncSession) -> dict[DeliveryStatus, int]:
+    """How many deliveries are in each state."""
+    rows = await session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
+    counts = dict.fromkeys(DeliveryStatus, 0)
+    counts.update({DeliveryStatus(status): int(count) for status, count in rows})
+    return counts
+
+
+async def next_due(session: AsyncSession) -> dt.datetime | None:
+    """When the earliest pending delivery of an active subscriber is due, if any."""
+    return await session.scalar(
+        select(func.min(Delivery.next_attempt_at))
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(
+            Delivery.status == DeliveryStatus.PENDING,
+            Subscriber.status == SubscriberStatus.ACTIVE,
+        )
     )

@@ -59,8 +59,7 @@ class Postman:
         subscriber_id = outcome.subscriber.id
         try:
             message = self.compose(outcome)
-            async with self._app.mailer() as mailer:
-                await mailer.send(message)
+            await self._app.send_message(message)
         except Exception as exc:
             if isinstance(exc, MailError | OSError):
                 log.warning(

@@ -71,8 +71,12 @@ async def test_enqueue_joins_the_delivery_that_has_not_been_tried_yet(db: Databa
     assert first == second
 
     async with db.transaction() as session:
-        [claimed] = await deliveries.claim_due(session, NOW, 10)
+        [claimed] = await deliveries.claim_due(session, NOW, 10, "me", lambda: "<m@example.org>")
     assert {p.paper_id for p in claimed.papers} == {r.arxiv_id for r in records}
     assert claimed.attempts == 1
+    assert claimed.message_id == "<m@example.org>"
     async with db.transaction() as session:
-        assert await deliveries.claim_due(session, NOW, 10) == []  # claimed once only
+        # claimed once only
+        assert (
+            await deliveries.claim_due(session, NOW, 10, "other", lambda: "<n@example.org>") == []
+        )
