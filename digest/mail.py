@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
@@ -32,20 +32,28 @@ class Outgoing:
     recipient: str
     message_id: str
     data: bytes
+    smtputf8: bool = False  # an address is not ASCII: the server must accept SMTPUTF8
 
 
 def serialise(
     message: EmailMessage, *, envelope_from: str, dkim: DkimSigner | None = None
 ) -> Outgoing:
-    """The message as CRLF bytes, DKIM-signed when a signer is given."""
-    data = message.as_bytes(policy=SMTP)
+    """The message as CRLF bytes, DKIM-signed when a signer is given.
+
+    An internationalised address (RFC 6531) cannot be written in ASCII headers, so
+    such a message is written with UTF-8 headers and sent with SMTPUTF8.
+    """
+    recipient = parseaddr(str(message["To"]))[1]
+    smtputf8 = not (envelope_from.isascii() and recipient.isascii())
+    data = message.as_bytes(policy=SMTPUTF8 if smtputf8 else SMTP)
     if dkim is not None:
         data = dkim.sign(data)
     return Outgoing(
         envelope_from=envelope_from,
-        recipient=parseaddr(str(message["To"]))[1],
+        recipient=recipient,
         message_id=str(message["Message-ID"]),
         data=data,
+        smtputf8=smtputf8,
     )
 
 
@@ -162,7 +170,12 @@ class SmtpMailer:
     async def send(self, message: Outgoing) -> None:
         await self.connect()
         try:
-            await self._client.sendmail(message.envelope_from, [message.recipient], message.data)
+            await self._client.sendmail(
+                message.envelope_from,
+                [message.recipient],
+                message.data,
+                mail_options=["SMTPUTF8"] if message.smtputf8 else None,
+            )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refusal = exc.recipients[0]
             raise MailError(

@@ -81,13 +81,19 @@ def seed(database_url: str) -> None:
                     return await deliveries.enqueue(session, subscriber_id, matches, None, created)
 
                 # ada: sent 2 hours, 3 days, 20 and 40 days ago; one still pending.
+                async def claim(at: dt.datetime) -> None:
+                    await deliveries.claim_due(session, at, 10, "seed", lambda: "<seed@x>")
+
                 for paper, age in [(0, 2 / 24), (1, 3), (2, 20), (3, 40)]:
                     sent = await delivery("ada@example.org", [ids[paper]], ago(days=age + 0.01))
-                    await deliveries.mark_sent(session, sent, f"<{paper}@x>", ago(days=age))
+                    await claim(ago(days=age))
+                    await deliveries.mark_sent(session, [sent], "seed", ago(days=age))
                 await delivery("ada@example.org", ids[4:7], ago(minutes=5))
                 # bob: one failed five days ago.
                 failed = await delivery("bob@example.org", ids[7:9], ago(days=5.01))
-                await deliveries.mark_failed(session, failed, "550 no such user", ago(days=5))
+                await claim(ago(days=5))
+                bounce = deliveries.Failure(failed, "550 no such user", bounce=True)
+                await deliveries.mark_failed(session, [bounce], "seed", ago(days=5), 3)
         finally:
             await db.dispose()
 

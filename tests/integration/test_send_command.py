@@ -48,7 +48,8 @@ def _queue_two_digests(digest: Digest) -> None:
     assert digest("subscribers", "add", "ann@example.org", "-k", "diffusion").exit_code == 0
     queued = digest("run", "--date", "2026-06-12", "--enqueue-only")
     assert queued.exit_code == 0, queued.output
-    assert "2 subscribers matched, 0 emails sent" in queued.stdout
+    assert "2 subscribers matched, 2 emails queued" in queued.stdout
+    assert "outbox:" not in queued.stdout  # nothing was sent
 
 
 def test_enqueue_only_leaves_sending_to_digest_send(
