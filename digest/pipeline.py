@@ -53,7 +53,7 @@ class SendReport:
 
 
 def document(paper: Paper) -> Document:
-    return Document(id=paper.id, title=paper.title, abstract=paper.abstract, upvotes=paper.upvotes)
+    return Document(paper.id, paper.title, paper.abstract, paper.upvotes, tuple(paper.authors))
 
 
 async def run_day(
