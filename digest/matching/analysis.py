@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from digest.matching.query import Alternative, Slot, Token
-from digest.matching.text import fold, forms, words
+from digest.matching.text import WORD, fold, forms
 
 _NOWHERE: set[int] = set()
 
@@ -32,18 +32,29 @@ class FieldWords:
     spans: list[tuple[int, int]] = field(default_factory=list)  # original characters, by position
 
 
-def analyse(texts: Sequence[str]) -> FieldWords:
+def analyse(texts: Sequence[str], *, spans: bool = False) -> FieldWords:
+    """The words of ``texts``; with ``spans``, also where each stands in its text (to mark it)."""
     result = FieldWords()
+    positions, surfaces = result.positions, result.surfaces
     position = 0
     for text in texts:
         folded = fold(text)
-        for word in words(folded.text):
-            result.surfaces.setdefault(word.text, set()).add(position)
-            for form in forms(word.text):
-                result.positions.setdefault(form, set()).add(position)
-            result.spans.append(folded.original_span(word.start, word.end))
+        for match in WORD.finditer(folded.text):
+            word = match.group()
+            if word in surfaces:
+                surfaces[word].add(position)
+            else:
+                surfaces[word] = {position}
+            for form in forms(word):
+                if form in positions:
+                    positions[form].add(position)
+                else:
+                    positions[form] = {position}
+            if spans:
+                result.spans.append(folded.original_span(match.start(), match.end()))
             position += 1
-        result.spans.append((len(text), len(text)))  # the gap between two texts
+        if spans:
+            result.spans.append((len(text), len(text)))  # the gap between two texts
         position += 1
     return result
 

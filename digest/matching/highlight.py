@@ -32,7 +32,7 @@ def highlight(text: str, queries: Iterable[str], field: Field | None = None) -> 
     terms = [t for query in queries for t in _looked_for(query) if t.field in _SHOWN_IN[field]]
     if not terms or not text:
         return [(text, False)] if text else []
-    words = analyse((text,))
+    words = analyse((text,), spans=True)
     ranges = sorted(
         (words.spans[first][0], words.spans[after - 1][1])
         for term in dict.fromkeys(terms)

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from digest.matching.analysis import Document, FieldWords, analyse, term_spans
+from digest.matching.collate import Collator
 from digest.matching.parser import compile_query
 from digest.matching.query import (
-    MIN_PREFIX,
     And,
     Field,
     Node,
@@ -196,63 +196,27 @@ class Matcher:
             mask = _evaluate(self._queries[query_id].plan, masks, everything)
             if mask:
                 matched[query_id] = mask
-        return self._by_subscriber(day.documents, matched, masks)
+        collate = Collator(documents, lambda query_id: self._scores(query_id, matched, masks))
+        return {
+            subscriber: found
+            for subscriber, entries in self._subscribers
+            if (found := collate(entries, matched))
+        }
 
-    def _by_subscriber(
-        self, documents: list[Document], matched: dict[int, int], masks: _TermMasks
-    ) -> dict[int, list[Match]]:
-        # Papers in digest order when scores tie: more upvotes first, then by id.
-        ids = [document.id for document in documents]
-        upvotes = [document.upvotes for document in documents]
-        order = sorted(range(len(documents)), key=lambda i: (-upvotes[i], ids[i]))
-        tiebreak = {paper: place for place, paper in enumerate(order)}
-        scores: dict[int, dict[int, float]] = {}  # query -> its score in each paper it matched
-        ranked: dict[int, list[tuple[int, float]]] = {}  # the same, best first
-        results: dict[int, list[Match]] = {}
-        for subscriber, entries in self._subscribers:
-            hit = [(text, query_id) for text, query_id in entries if query_id in matched]
-            if not hit:
-                continue
-            for _, query_id in hit:
-                if query_id not in scores:
-                    scores[query_id] = self._scores(query_id, matched[query_id], masks)
-            if len(hit) == 1:  # most subscribers: one query's papers, already in order
-                text, query_id = hit[0]
-                in_order = ranked.get(query_id)
-                if in_order is None:
-                    in_order = ranked[query_id] = sorted(
-                        scores[query_id].items(), key=lambda item: (-item[1], tiebreak[item[0]])
-                    )
-                results[subscriber] = [
-                    Match(ids[p], (text,), score, upvotes[p]) for p, score in in_order
-                ]
-                continue
-            by_query = [(text, scores[query_id]) for text, query_id in hit]
-            rows = []
-            for paper in set().union(*(paper_scores for _, paper_scores in by_query)):
-                total = 0.0
-                texts = []
-                for text, paper_scores in by_query:
-                    score = paper_scores.get(paper)
-                    if score is not None:
-                        total += score
-                        texts.append(text)
-                rows.append((-total, tiebreak[paper], paper, texts))
-            rows.sort()
-            results[subscriber] = [
-                Match(ids[p], tuple(texts), -negative, upvotes[p]) for negative, _, p, texts in rows
-            ]
-        return results
-
-    def _scores(self, query_id: int, matched: int, masks: _TermMasks) -> dict[int, float]:
+    def _scores(
+        self, query_id: int, matched: dict[int, int], masks: _TermMasks
+    ) -> dict[int, float]:
         """The query's score for each paper it matched (see ``ranking``)."""
         scored = self._queries[query_id].scored
-        if len(scored) == 1 and masks[scored[0]] == matched:
+        mask = matched[query_id]
+        if len(scored) == 1 and masks[scored[0]] == mask:
             return masks.weights(scored[0])
-        weights = [masks.weights(term_id) for term_id in scored]
-        return {
-            paper: sum(weight.get(paper, 0.0) for weight in weights) for paper in _bits(matched)
-        }
+        scores = dict.fromkeys(_bits(mask), 0.0)
+        for term_id in scored:
+            weights = masks.weights(term_id)
+            for paper in scores:
+                scores[paper] += weights.get(paper, 0.0)
+        return scores
 
 
 class _Day:
@@ -265,15 +229,19 @@ class _Day:
         ]
         self.forms: tuple[dict[str, int], ...] = ({}, {}, {})
         self.prefixes: tuple[dict[str, int], ...] = ({}, {}, {})
+        shortest = min(map(len, prefixes), default=0)
+        longest = max(map(len, prefixes), default=0)
         for index, fields in enumerate(self.words):
             bit = 1 << index
             for field_index, field_words in enumerate(fields):
                 by_form = self.forms[field_index]
                 for form in field_words.positions:
                     by_form[form] = by_form.get(form, 0) | bit
+                if not prefixes:
+                    continue
                 by_prefix = self.prefixes[field_index]
                 for surface in field_words.surfaces:
-                    for end in range(MIN_PREFIX, len(surface) + 1):
+                    for end in range(shortest, min(len(surface), longest) + 1):
                         if surface[:end] in prefixes:
                             by_prefix[surface[:end]] = by_prefix.get(surface[:end], 0) | bit
 

@@ -32,8 +32,9 @@ _LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h",
 }
 HYPHENS = frozenset("-\u2010")  # after folding, U+2011 (non-breaking hyphen) is U+2010
 
-# A word: a single letter with "++" or "#" (C++, C#), or a run of letters and digits.
-WORD = re.compile(r"(?<![^\W_])[^\W\d_](?:\+\+|#)(?![^\W_])|[^\W_]+")
+# A word: a single letter with "++" or "#" (C++, C#), or a run of letters and digits, where
+# a point between two digits belongs to the word (GPT-4.5, Qwen2.5, 3.5B are not "4", "2").
+WORD = re.compile(r"(?<![^\W_])[^\W\d_](?:\+\+|#)(?![^\W_])|[^\W_]+(?:(?<=\d)\.(?=\d)[^\W_]+)*")
 
 # Three-letter words ending in "s" that are not plurals (so "HA" does not match "has").
 _NOT_PLURAL = frozenset({"has", "was", "its", "his", "yes", "gas", "bus", "ous", "aws"})
@@ -117,7 +118,7 @@ def forms(word: str) -> tuple[str, ...]:
         found.append(word[:-1])  # llms -> llm, caches -> cache, gpus -> gpu, ideas -> idea
     if word.endswith("ies") and len(word) >= 5:
         found.append(word[:-3] + "y")  # queries -> query
-    if word.endswith("es") and len(word) >= 6 and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
+    if word.endswith("es") and len(word) >= 5 and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
         found.append(word[:-2])  # processes -> process, boxes -> box, patches -> patch
     if word.endswith("ices") and len(word) >= 6:
         found += [word[:-4] + "ix", word[:-4] + "ex"]  # matrices -> matrix, indices -> index

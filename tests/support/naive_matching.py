@@ -24,10 +24,19 @@ _BETWEEN = r"[\W_]+"  # what separates two words of a phrase
 
 
 def _starting(surface: str) -> str:
-    """``surface`` with no letter or digit before it. The check comes after the literal
-    (a fixed-width look-behind) so that the regex engine can scan for the literal fast."""
+    """``surface`` with no letter or digit before it (nor "4." before "5" in "4.5"). The
+    check comes after the literal (a fixed-width look-behind), so that the regex engine
+    can scan for the literal fast."""
     escaped = re.escape(surface)
-    return f"{escaped}(?<![^\\W_]{escaped})"
+    pattern = f"{escaped}(?<![^\\W_]{escaped})"
+    if surface[0].isdigit():
+        pattern += f"(?<!\\d\\.{escaped})"
+    return pattern
+
+
+def _ending(surface: str) -> str:
+    """Nor ".5" after "4" in "4.5"."""
+    return r"(?!\.\d)" if surface[-1].isdigit() else ""
 
 
 def token_pattern(token: Token) -> str:
@@ -38,7 +47,8 @@ def token_pattern(token: Token) -> str:
         key=lambda surface: (-len(surface), surface),
     )
     alternatives = [
-        _starting(s) + (_NOT_A_LANGUAGE if len(s) == 1 and s.isalpha() else "") for s in surfaces
+        _starting(s) + _ending(s) + (_NOT_A_LANGUAGE if len(s) == 1 and s.isalpha() else "")
+        for s in surfaces
     ]
     return "(?:" + "|".join(alternatives) + ")" + _END
 
