@@ -10,7 +10,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from digest.clock import Clock, utcnow
-from digest.matching import Segment, highlight
+from digest.matching import Field, Segment, highlight
 from digest.models import Delivery, DeliveryPaper, Subscriber
 from digest.rendering import Renderer, build_message
 from digest.tokens import LinkSigner, Purpose
@@ -62,13 +62,13 @@ def paper_view(item: DeliveryPaper) -> PaperView:
     return PaperView(
         id=paper.id,
         title=paper.title,
-        title_segments=highlight(paper.title, item.matched_queries),
+        title_segments=highlight(paper.title, item.matched_queries, Field.TITLE),
         url=f"{HF_URL}/papers/{paper.id}",
         arxiv_url=f"{ARXIV_URL}/abs/{paper.id}",
         pdf_url=f"{ARXIV_URL}/pdf/{paper.id}",
         authors=short_authors(paper.authors),
         excerpt=abstract_excerpt,
-        excerpt_segments=highlight(abstract_excerpt, item.matched_queries),
+        excerpt_segments=highlight(abstract_excerpt, item.matched_queries, Field.ABSTRACT),
         upvotes=paper.upvotes,
         github_repo=paper.github_repo,
         github_stars=paper.github_stars,
@@ -118,7 +118,11 @@ class EmailComposer:
     def digest(self, delivery: Delivery) -> EmailMessage:
         """The digest of one delivery: its papers best first, at most ``max_papers`` shown."""
         subscriber = delivery.subscriber
-        papers = [paper_view(item) for item in delivery.papers]
+        # The ledger keeps each paper's score; equal scores go to more upvotes (as matching ranks).
+        items = sorted(
+            delivery.papers, key=lambda i: (-(i.score or 0.0), -i.paper.upvotes, i.paper.id)
+        )
+        papers = [paper_view(item) for item in items]
         listed_on = sorted({item.paper.listed_on for item in delivery.papers})
         shown = papers[: self._max_papers]
         context = {

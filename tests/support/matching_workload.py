@@ -188,8 +188,11 @@ def random_query(rng: random.Random, vocabulary: Vocabulary) -> str:
         return phrase()
     if kind < 0.70:
         return f"{term()} OR {term()}"
-    if kind < 0.78:
+    if kind < 0.74:
         return f"{term()} -{term()}"
+    if kind < 0.78:  # words that occur together, so that the exclusion bites: "attention -sparse"
+        first, *rest = rng.choice(vocabulary.phrases).split()
+        return f"{first} -{rest[0]}"
     if kind < 0.84:
         return f"{rng.choice(['title', 'abstract'])}:{term()}"
     if kind < 0.90:
