@@ -91,11 +91,7 @@ def test_both_agree_on_every_tricky_word_in_every_context() -> None:
         WORDS
         + [f'"{a} {b}"' for a, b in itertools.product(WORDS[::3], WORDS[1::3])]
         + [f"{w[:4]}*" for w in WORDS if w[:4].isalpha()]
-        + [
-            f"{a}{sep}{b}"
-            for a, b in zip(WORDS, WORDS[1:], strict=False)
-            for sep in SEPARATORS[3:5]
-        ]
+        + [f"{a}{sep}{b}" for a, b in itertools.pairwise(WORDS) for sep in SEPARATORS[3:5]]
     )
     subscribers = {n: [query] for n, query in enumerate(queries)}
 
