@@ -14,6 +14,7 @@ from digest.matching.analysis import Document
 from digest.matching.ranking import Match
 
 Row = tuple[float, int, int]  # (-score, place among equal scores, paper): sorts best first
+Entry = tuple[str, int]  # a subscriber's query: its text, and the id of what it means
 
 
 class Collator:
@@ -28,58 +29,60 @@ class Collator:
         for place, paper in enumerate(order):
             self._place[paper] = place
         self._scores = scores  # query id -> {paper: score}
-        self._rows: dict[int, list[Row]] = {}
-        self._matches: dict[tuple[str, int], dict[int, Match]] = {}  # in rank order
+        self._rows: dict[int, list[Row]] = {}  # query id -> its rows, best first
+        self._ready: dict[Entry, tuple[list[Row], dict[int, Match], list[Match]]] = {}
 
     def __call__(
-        self, entries: tuple[tuple[str, int], ...], matched: dict[int, int]
-    ) -> list[Match]:
-        """The matches of a subscriber with these (query text, query id) entries."""
-        hit = [
-            (text, query_id, mask) for text, query_id in entries if (mask := matched.get(query_id))
-        ]
-        if not hit:
-            return []
-        if len(hit) == 1:  # one query's papers, already in order
-            return list(self._query_matches(hit[0][0], hit[0][1]).values())
-        seen = overlap = 0
-        for _, _, mask in hit:
-            overlap |= seen & mask
-            seen |= mask
-        if overlap:  # a paper matched several of the subscriber's queries
-            return self._merged(hit)
-        rows: list[Row] = []
-        by_paper: dict[int, Match] = {}
-        for text, query_id, _ in hit:
-            rows += self._query_rows(query_id)
-            by_paper.update(self._query_matches(text, query_id))
-        rows.sort()
-        return [by_paper[paper] for _, _, paper in rows]
+        self, subscribers: list[tuple[int, tuple[Entry, ...]]], matched: dict[int, int]
+    ) -> dict[int, list[Match]]:
+        """For each subscriber with a match, their matches, best first.
 
-    def _query_rows(self, query_id: int) -> list[Row]:
+        ``subscribers`` pairs each subscriber with their (query text, query id) entries;
+        ``matched`` holds the ids of the queries that matched some paper.
+        """
+        results: dict[int, list[Match]] = {}
+        ready = self._ready.get
+        make_ready = self._make_ready
+        for subscriber, entries in subscribers:
+            hit = [entry for entry in entries if entry[1] in matched]
+            if not hit:
+                continue
+            if len(hit) == 1:  # one query's papers, already in order
+                results[subscriber] = list((ready(hit[0]) or make_ready(hit[0]))[2])
+                continue
+            rows: list[Row] = []
+            by_paper: dict[int, Match] = {}
+            for entry in hit:
+                query_rows, query_matches, _ = ready(entry) or make_ready(entry)
+                rows += query_rows
+                by_paper.update(query_matches)
+            if len(by_paper) < len(rows):  # a paper matched several of the subscriber's queries
+                results[subscriber] = self._merged(hit)
+                continue
+            rows.sort()
+            results[subscriber] = [by_paper[row[2]] for row in rows]
+        return results
+
+    def _make_ready(self, entry: Entry) -> tuple[list[Row], dict[int, Match], list[Match]]:
+        """A query's rows in order and its Match for each paper, made once for every
+        subscriber who wrote the same query the same way."""
+        text, query_id = entry
         rows = self._rows.get(query_id)
         if rows is None:
             place = self._place
             scores = self._scores(query_id)
             rows = self._rows[query_id] = sorted((-s, place[p], p) for p, s in scores.items())
-        return rows
+        label, ids, upvotes = (text,), self._ids, self._upvotes
+        matches = {p: Match(ids[p], label, -negative, upvotes[p]) for negative, _, p in rows}
+        ready = self._ready[entry] = (rows, matches, list(matches.values()))
+        return ready
 
-    def _query_matches(self, text: str, query_id: int) -> dict[int, Match]:
-        matches = self._matches.get((text, query_id))
-        if matches is None:
-            label, ids, upvotes = (text,), self._ids, self._upvotes
-            matches = self._matches[text, query_id] = {
-                p: Match(ids[p], label, -negative, upvotes[p])
-                for negative, _, p in self._query_rows(query_id)
-            }
-        return matches
-
-    def _merged(self, hit: list[tuple[str, int, int]]) -> list[Match]:
+    def _merged(self, hit: list[Entry]) -> list[Match]:
         """Papers that matched several queries list them all, and their scores add up."""
         totals: dict[int, float] = {}
         texts: dict[int, list[str]] = {}
-        for text, query_id, _ in hit:
-            for negative, _, paper in self._query_rows(query_id):
+        for text, query_id in hit:
+            for negative, _, paper in self._rows[query_id]:
                 totals[paper] = totals.get(paper, 0.0) - negative
                 texts.setdefault(paper, []).append(text)
         rows = sorted((-total, self._place[p], p) for p, total in totals.items())

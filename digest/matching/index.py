@@ -197,11 +197,7 @@ class Matcher:
             if mask:
                 matched[query_id] = mask
         collate = Collator(documents, lambda query_id: self._scores(query_id, matched, masks))
-        return {
-            subscriber: found
-            for subscriber, entries in self._subscribers
-            if (found := collate(entries, matched))
-        }
+        return collate(self._subscribers, matched)
 
     def _scores(
         self, query_id: int, matched: dict[int, int], masks: _TermMasks
