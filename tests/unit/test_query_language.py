@@ -7,9 +7,12 @@ states; change both together.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from digest.matching import Document, Matcher
+from digest.matching import Document, Matcher, compile_query
 
 ABSTRACT = "An unrelated abstract about nothing in particular."
 
@@ -193,3 +196,12 @@ TRICKY_TOKENS = [
 @pytest.mark.parametrize(("query", "title", "expected"), TRICKY_TOKENS)
 def test_tricky_tokens(query: str, title: str, expected: bool) -> None:
     assert matches(query, title) is expected
+
+
+def test_the_readme_examples_compile() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Queries") : readme.index("**Refused queries.**")]
+    examples = re.findall(r"^\| `([^`]+)`", section, flags=re.MULTILINE)
+    assert len(examples) >= 15
+    for example in examples:
+        compile_query(example)
