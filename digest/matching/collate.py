@@ -9,12 +9,14 @@ are merged by sorting their ready-made rows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import itemgetter
 
 from digest.matching.analysis import Document
 from digest.matching.ranking import Match
 
 Row = tuple[float, int, int]  # (-score, place among equal scores, paper): sorts best first
 Entry = tuple[str, int]  # a subscriber's query: its text, and the id of what it means
+_paper = itemgetter(2)
 
 
 class Collator:
@@ -60,7 +62,7 @@ class Collator:
                 results[subscriber] = self._merged(hit)
                 continue
             rows.sort()
-            results[subscriber] = [by_paper[row[2]] for row in rows]
+            results[subscriber] = list(map(by_paper.__getitem__, map(_paper, rows)))  # in C
         return results
 
     def _make_ready(self, entry: Entry) -> tuple[list[Row], dict[int, Match], list[Match]]:
