@@ -117,7 +117,7 @@ class Matcher:
     ) -> tuple[tuple[str, int], ...]:
         """A subscriber's queries as (text, query id); a query seen before is not compiled again."""
         entries: list[tuple[str, int]] = []
-        for text in texts:
+        for text in dict.fromkeys(texts):  # the same query twice counts once
             query_id = by_text.get(text)
             if query_id is None:
                 try:
@@ -199,19 +199,17 @@ class Matcher:
         collate = Collator(documents, lambda query_id: self._scores(query_id, matched, masks))
         return collate(self._subscribers, matched)
 
-    def _scores(
-        self, query_id: int, matched: dict[int, int], masks: _TermMasks
-    ) -> dict[int, float]:
+    def _scores(self, query_id: int, matched: dict[int, int], masks: _TermMasks) -> dict[int, int]:
         """The query's score for each paper it matched (see ``ranking``)."""
         scored = self._queries[query_id].scored
         mask = matched[query_id]
         if len(scored) == 1 and masks[scored[0]] == mask:
             return masks.weights(scored[0])
-        scores = dict.fromkeys(_bits(mask), 0.0)
+        scores = dict.fromkeys(_bits(mask), 0)
         for term_id in scored:
             weights = masks.weights(term_id)
             for paper in scores:
-                scores[paper] += weights.get(paper, 0.0)
+                scores[paper] += weights.get(paper, 0)
         return scores
 
 
@@ -273,7 +271,7 @@ class _TermMasks:
         self._terms = terms
         self._fields: list[tuple[int, int, int] | None] = [None] * len(terms)
         self._any: list[int | None] = [None] * len(terms)
-        self._weights: dict[int, dict[int, float]] = {}
+        self._weights: dict[int, dict[int, int]] = {}
 
     def __getitem__(self, term_id: int) -> int:
         mask = self._any[term_id]
@@ -282,7 +280,7 @@ class _TermMasks:
             mask = self._any[term_id] = title | abstract | authors
         return mask
 
-    def weights(self, term_id: int) -> dict[int, float]:
+    def weights(self, term_id: int) -> dict[int, int]:
         """The term's score in each paper holding it: its weight in each field it occurs in."""
         found = self._weights.get(term_id)
         if found is None:

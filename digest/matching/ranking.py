@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-TITLE_WEIGHT = 3.0
-ABSTRACT_WEIGHT = 1.0
-AUTHOR_WEIGHT = 3.0
+# Whole numbers, so that scores add up and sort exactly.
+TITLE_WEIGHT = 3
+ABSTRACT_WEIGHT = 1
+AUTHOR_WEIGHT = 3
 
 
 class Match(NamedTuple):

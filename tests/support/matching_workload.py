@@ -4,6 +4,7 @@
   in ``tests/data/fixtures/hf/`` (two API answers and one HTML page);
 - ``day_of_papers(n)``: those, then variants (one paper's title and authors
   with another's abstract) up to ``n``;
+- ``TRICKY_WORDS``: words that exercise the folding rules, for property tests;
 - ``Vocabulary`` and ``random_query``: queries as subscribers write them,
   from words, phrases and author names of the recorded papers, mixing every
   element of the language (AND, phrases, OR, groups, exclusions, fields, prefixes).
@@ -23,6 +24,16 @@ from bs4 import BeautifulSoup
 
 from digest.matching import Document
 from digest.matching.text import fold, forms, words
+
+# Words that exercise the rules (plurals, hyphens, accents, tricky tokens), for tests.
+TRICKY_WORDS = [
+    "transformer", "Transformers", "transformation", "cache", "caches", "KV", "KV-cache",
+    "C", "C++", "C#", "GPT-4", "GPT-4.5", "GPT4", "3D", "R1", "naïve", "naive", "memory",
+    "efficient", "memory-efficient", "query", "queries", "LLM", "LLMs", "bias", "biases",
+    "patch", "patches", "ﬁne-tuning", "fine", "tuning", "Σ-Mem", "x²", "has", "HA",
+    "pre-training", "pretraining", "diffusion", "Diffusion", "video", "attention", "Qwen2.5",
+]  # fmt: skip
+TRICKY_SEPARATORS = [" ", " ", " ", "-", ", ", "/", " (", ") ", ". ", "\n"]
 
 HF = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "hf"
 _API_LISTINGS = ("api-daily_papers-2026-06-12.json", "api-daily_papers-2026-07-31-subset.json")

@@ -80,7 +80,7 @@ class NaiveMatcher:
         self._queries: list[tuple[int, list[tuple[str, Node]]]] = []
         for subscriber, texts in queries_by_subscriber.items():
             compiled: list[tuple[str, Node]] = []
-            for text in texts:
+            for text in dict.fromkeys(texts):
                 try:
                     root = compile_query(text).root
                 except QueryError:

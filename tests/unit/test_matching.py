@@ -1,4 +1,4 @@
-"""The first cut of the query language: words (AND), phrases, whole words, plurals."""
+"""The basics every query relies on: words (AND), phrases, whole words, plurals, highlighting."""
 
 from __future__ import annotations
 

@@ -8,25 +8,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from digest.matching import Document, Matcher, QueryError, compile_query, highlight
+from tests.support.matching_workload import TRICKY_SEPARATORS, TRICKY_WORDS
 from tests.support.naive_matching import NaiveMatcher
 
-# Words that exercise the rules (plurals, hyphens, accents, tricky tokens), and any text.
-WORDS = [
-    "transformer", "Transformers", "transformation", "cache", "caches", "KV", "KV-cache",
-    "C", "C++", "C#", "GPT-4", "GPT-4.5", "GPT4", "3D", "R1", "naïve", "naive", "memory",
-    "efficient", "memory-efficient", "query", "queries", "LLM", "LLMs", "bias", "biases",
-    "patch", "patches", "ﬁne-tuning", "fine", "tuning", "Σ-Mem", "x²", "has", "HA",
-    "pre-training", "pretraining", "diffusion", "Diffusion", "video", "attention", "Qwen2.5",
-]  # fmt: skip
-SEPARATORS = [" ", " ", " ", "-", ", ", "/", " (", ") ", ". ", "\n"]
+PROFILE = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=150)
 
-settings.register_profile(
-    "matching", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=150
-)
-PROFILE = settings.get_profile("matching")
-
-word = st.sampled_from(WORDS)
-text = st.lists(st.tuples(word, st.sampled_from(SEPARATORS)), max_size=12).map(
+word = st.sampled_from(TRICKY_WORDS)
+text = st.lists(st.tuples(word, st.sampled_from(TRICKY_SEPARATORS)), max_size=12).map(
     lambda pairs: "".join(w + s for w, s in pairs).strip()
 )
 any_text = st.text(max_size=60)
@@ -103,7 +91,7 @@ def test_any_phrase_that_compiles_matches_itself_in_a_title(phrase: str, after: 
 
 
 @PROFILE
-@given(queries(), st.sampled_from(WORDS), st.lists(documents(), min_size=1, max_size=4))
+@given(queries(), st.sampled_from(TRICKY_WORDS), st.lists(documents(), min_size=1, max_size=4))
 def test_adding_an_exclusion_never_adds_matches(
     query: str, excluded: str, papers: list[Document]
 ) -> None:
@@ -147,7 +135,7 @@ def test_highlight_pieces_join_back_to_the_text(title: str, texts: list[str]) ->
 
 
 @PROFILE
-@given(st.one_of(text, any_text), st.sampled_from(WORDS))
+@given(st.one_of(text, any_text), st.sampled_from(TRICKY_WORDS))
 def test_every_marked_piece_is_something_the_query_matches(title: str, query: str) -> None:
     for piece, hit in highlight(title, [query]):
         if hit:

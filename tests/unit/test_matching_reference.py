@@ -9,13 +9,14 @@ import pytest
 
 from digest.matching import Document, Matcher
 from tests.support.matching_workload import (
+    TRICKY_SEPARATORS,
+    TRICKY_WORDS,
     Vocabulary,
     day_of_papers,
     random_query,
     recorded_documents,
 )
 from tests.support.naive_matching import NaiveMatcher
-from tests.unit.test_matching_properties import SEPARATORS, WORDS
 
 
 def test_the_recorded_listings_are_read() -> None:
@@ -77,21 +78,25 @@ def test_both_agree_on_hand_written_queries_over_the_recorded_listings() -> None
 
 
 def test_both_agree_on_every_tricky_word_in_every_context() -> None:
-    """Every word, phrase of two words and prefix of WORDS, against every word in every
+    """Every word, phrase of two words and prefix of TRICKY_WORDS, against every word in any
     context of separators: the boundaries of words (C++, GPT-4.5, accents) are where a
     fast matcher and a regular expression would part."""
     contexts = [" ", "-", ".", "+", "++", "#", "4", ".5"]
     papers = [
         Document(f"{i}", f"x{before}{word}{after}y", "")
         for i, (word, before, after) in enumerate(
-            itertools.product(WORDS, [*contexts, "", "("], [*contexts, "", ")"])
+            itertools.product(TRICKY_WORDS, [*contexts, "", "("], [*contexts, "", ")"])
         )
     ]
     queries = (
-        WORDS
-        + [f'"{a} {b}"' for a, b in itertools.product(WORDS[::3], WORDS[1::3])]
-        + [f"{w[:4]}*" for w in WORDS if w[:4].isalpha()]
-        + [f"{a}{sep}{b}" for a, b in itertools.pairwise(WORDS) for sep in SEPARATORS[3:5]]
+        TRICKY_WORDS
+        + [f'"{a} {b}"' for a, b in itertools.product(TRICKY_WORDS[::3], TRICKY_WORDS[1::3])]
+        + [f"{w[:4]}*" for w in TRICKY_WORDS if w[:4].isalpha()]
+        + [
+            f"{a}{sep}{b}"
+            for a, b in itertools.pairwise(TRICKY_WORDS)
+            for sep in TRICKY_SEPARATORS[3:5]
+        ]
     )
     subscribers = {n: [query] for n, query in enumerate(queries)}
 

@@ -115,3 +115,8 @@ def test_the_digest_lists_equal_scores_by_upvotes() -> None:
     text = parsed.get_body(("plain",)).get_content()
     positions = [text.index(f"papers/2606.0000{n}") for n in (2, 3, 1)]
     assert positions == sorted(positions)
+
+
+def test_the_same_query_twice_counts_once() -> None:
+    paper = Document("p", "KV caches", "")
+    assert ranked(["cache", "cache"], [paper]) == [Match("p", ("cache",), 3.0, 0)]
