@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit
 
 from digest.clock import Clock, utcnow
 from digest.errors import ConfigError
-from digest.matching import Segment, highlight
+from digest.matching import Field, Segment, highlight
 from digest.models import Delivery, Paper, RunStatus, Subscriber
 from digest.rendering import Renderer, build_message
 from digest.tokens import LinkSigner, Purpose
@@ -80,10 +80,10 @@ def excerpt_showing_a_match(
     """The start of the abstract, unless neither it nor the title shows a matched word:
     then the sentence where the first one occurs, so the reader sees why it matched."""
     head = excerpt(text, limit)
-    if title_marked or any(hit for _, hit in highlight(head, queries)):
+    if title_marked or any(hit for _, hit in highlight(head, queries, Field.ABSTRACT)):
         return head
     position = 0
-    for piece, hit in highlight(text, queries):
+    for piece, hit in highlight(text, queries, Field.ABSTRACT):
         if hit:
             break
         position += len(piece)
@@ -137,7 +137,7 @@ def paper_view(pick: Pick, number: int, *, thumbnails: bool = False) -> PaperVie
     paper = pick.paper
     queries = list(pick.matched_queries)
     title = one_line(paper.title)
-    title_segments = highlight(title, queries)
+    title_segments = highlight(title, queries, Field.TITLE)
     abstract_excerpt = excerpt_showing_a_match(
         one_line(paper.abstract), queries, title_marked=any(hit for _, hit in title_segments)
     )
@@ -155,7 +155,7 @@ def paper_view(pick: Pick, number: int, *, thumbnails: bool = False) -> PaperVie
         pdf_url=f"{ARXIV_URL}/pdf/{paper_id}",
         authors=short_authors([one_line(name) for name in paper.authors]),
         excerpt=abstract_excerpt,
-        excerpt_segments=highlight(abstract_excerpt, queries),
+        excerpt_segments=highlight(abstract_excerpt, queries, Field.ABSTRACT),
         upvotes=paper.upvotes,
         github_repo=github,
         github_stars=stars,
@@ -168,9 +168,9 @@ def paper_view(pick: Pick, number: int, *, thumbnails: bool = False) -> PaperVie
 
 
 def email_order(picks: Iterable[Pick]) -> list[Pick]:
-    """Best score first, ties by paper id: the order of ``Delivery.papers``, so a
-    preview lists the papers exactly as the email will."""
-    return sorted(picks, key=lambda pick: (-pick.score, pick.paper.id))
+    """Best score first; equal scores go to more upvotes, then to the paper id (as
+    matching ranks), so a preview lists the papers exactly as the email will."""
+    return sorted(picks, key=lambda pick: (-pick.score, -pick.paper.upvotes, pick.paper.id))
 
 
 def days_label(days: Sequence[dt.date]) -> str:

@@ -69,7 +69,7 @@ class FetchReport:
 
 
 def document(paper: Paper) -> Document:
-    return Document(id=paper.id, title=paper.title, abstract=paper.abstract, upvotes=paper.upvotes)
+    return Document(paper.id, paper.title, paper.abstract, paper.upvotes, tuple(paper.authors))
 
 
 async def run_day(

@@ -188,7 +188,10 @@ BAD_ADDS = [
     (["not-an-address", "-k", "LLM"], "invalid email address 'not-an-address'"),
     (["ada@example.org"], "at least one query is needed"),
     (["ada@example.org", "-k", "  "], "query 1 ('  '): the query is empty"),
-    (["ada@example.org", "-k", "ok", "-k", '"open'], "query 2 ('\"open'): unbalanced quote"),
+    (
+        ["ada@example.org", "-k", "ok", "-k", '"open'],
+        "query 2 ('\"open'): the quote at character 1 is never closed",
+    ),
     (["ada@example.org\r\nBcc: x@y.z", "-k", "LLM"], "line break"),
     (["ada@example.org", "-k", "LLM", "--cadence", "hourly"], "Invalid value for '--cadence'"),
 ]
