@@ -162,7 +162,7 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         "bad.csv:3: invalid email address 'not-an-address': An email address must have an @-sign.",
-        "bad.csv:4: query 1 ('\"open'): unbalanced quote at character 1",
+        "bad.csv:4: query 1 ('\"open'): the quote at character 1 is never closed",
         "bad.csv:5: unknown cadence 'hourly' (one of daily, weekly)",
         "bad.csv:6: ada@example.org is already on line 2",
         "digest: error: 4 of 6 rows in bad.csv are invalid; nothing imported "

@@ -249,7 +249,10 @@ def test_an_unknown_subscriber_is_bad_input_and_changes_nothing(
 BAD_EDITS = [
     (["show", "ada@"], "invalid email address 'ada@'"),
     (["pause", "ada"], "invalid email address 'ada'"),
-    (["set-queries", "ada@example.org", "LLM", '"open'], "query 2 ('\"open'): unbalanced"),
+    (
+        ["set-queries", "ada@example.org", "LLM", '"open'],
+        "query 2 ('\"open'): the quote at character 1 is never closed",
+    ),
     (["set-queries", "ada@example.org"], "Missing argument 'QUERIES...'"),
     (["add-query", "ada@example.org", "  "], "query '  ': the query is empty"),
     (["remove-query", "ada@example.org", "GPU"], "ada@example.org has no query 'GPU'"),

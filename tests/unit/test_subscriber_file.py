@@ -60,7 +60,7 @@ def test_every_bad_row_is_reported_with_its_line_and_every_reason() -> None:
             5,
             "unknown status 'activ' (one of pending, active, paused, unsubscribed, bounced); "
             "unknown cadence 'hourly' (one of daily, weekly); "
-            "query 2 (' \"open'): unbalanced quote at character 1",
+            "query 2 (' \"open'): the quote at character 2 is never closed",
         ),
         Problem(9, "ada@example.org is already on line 2"),
         Problem(10, "3 fields, expected 4 (email, queries, status, cadence)"),
