@@ -1,18 +1,16 @@
 """Fixtures shared by every test: the recorded listings, and real databases on both engines.
 
 PostgreSQL tests use the server at DIGEST_TEST_POSTGRES_URL (default: the
-local one on 127.0.0.1:5432 with trust auth); each test gets a database of
-its own, dropped afterwards. Tests whose real part is missing (PostgreSQL,
-Chromium, ...) skip with the reason, unless DIGEST_TEST_STRICT=1 (set by
-.ci/run) turns the skip into a failure.
+local one on 127.0.0.1:5432 with trust auth); each test gets a migrated
+database of its own, with no rows (tests/support/postgres.py). Tests whose
+real part is missing (PostgreSQL, Chromium, ...) skip with the reason, unless
+DIGEST_TEST_STRICT=1 (set by .ci/run) turns the skip into a failure.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from playwright.async_api import Browser, async_playwright
 
 from digest import db as database
 from digest.db import Database
+from tests.support.postgres import DatabasePool, run_isolated
 
 FIXTURES = Path(__file__).parent / "data" / "fixtures"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -48,44 +47,58 @@ def hf_fixture(name: str) -> bytes:
     return (FIXTURES / "hf" / name).read_bytes()
 
 
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="session")
 def postgres_available() -> str | None:
     """None when PostgreSQL answers, else why not."""
+
+    async def ping() -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+        await connection.close()
+
     try:
-        asyncio.run(_admin("SELECT 1"))
+        run_isolated(ping())
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc}"
     return None
 
 
-def _postgres_url(name: str) -> str:
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{name}"
+@pytest.fixture(scope="session")
+def postgres_pool(postgres_available: str | None) -> Iterator[DatabasePool]:
+    require_real_part(postgres_available)
+    pool = DatabasePool(POSTGRES_ADMIN_URL)
+    try:
+        yield pool
+    finally:
+        pool.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_available: str | None
-) -> Iterator[str]:
-    """A URL of an empty database: a SQLite file, then a fresh PostgreSQL database."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no rows on each engine: a new SQLite file (no tables yet; the
+    service migrates SQLite by itself), then a migrated PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'digest.db'}"
         return
-    require_real_part(postgres_available)
-    name = f"digest_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    pool: DatabasePool = request.getfixturevalue("postgres_pool")
+    name = pool.acquire()
     try:
-        yield _postgres_url(name)
+        yield pool.url(name)
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        pool.release(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all on each engine, for tests of migrating."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'digest.db'}"
+        return
+    pool: DatabasePool = request.getfixturevalue("postgres_pool")
+    name = pool.empty()
+    try:
+        yield pool.url(name)
+    finally:
+        pool.drop(name)
 
 
 @pytest.fixture

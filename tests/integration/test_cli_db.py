@@ -16,9 +16,9 @@ HEAD = database.head_revision()
 
 
 @pytest.fixture
-def digest(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Digest:
+def digest(empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Digest:
     monkeypatch.chdir(tmp_path)
-    return Digest({"DIGEST_DATABASE_URL": database_url})
+    return Digest({"DIGEST_DATABASE_URL": empty_database_url})
 
 
 def sqlite_file(database_url: str) -> Path | None:
@@ -26,14 +26,16 @@ def sqlite_file(database_url: str) -> Path | None:
     return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
 
 
-def test_an_empty_database_is_reported_and_left_as_it_is(digest: Digest, database_url: str) -> None:
+def test_an_empty_database_is_reported_and_left_as_it_is(
+    digest: Digest, empty_database_url: str
+) -> None:
     current = digest("db", "current")
     check = digest("db", "check")
 
     assert current.exit_code == 0, current.output
     assert check.exit_code == 1
     assert check.stderr.count("\n") == 1
-    if path := sqlite_file(database_url):
+    if path := sqlite_file(empty_database_url):
         assert current.stdout == f"none (no database file yet; the latest is {HEAD})\n"
         assert check.stderr == f"digest: error: no database file {path}: run 'digest db upgrade'\n"
         assert not path.exists()  # looking did not create it
@@ -59,11 +61,11 @@ def test_after_upgrade_current_and_check_agree(digest: Digest) -> None:
 
 
 def test_check_finds_a_schema_that_drifted_from_the_models(
-    digest: Digest, database_url: str
+    digest: Digest, empty_database_url: str
 ) -> None:
     assert digest("db", "upgrade").exit_code == 0
     execute(
-        database_url,
+        empty_database_url,
         text("ALTER TABLE subscribers ADD COLUMN nickname VARCHAR(20)"),
         text("DROP INDEX ix_papers_listed_on"),
     )

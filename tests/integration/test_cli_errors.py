@@ -32,9 +32,9 @@ def test_an_unreachable_database_is_one_line_and_exit_code_1() -> None:
     assert result.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_an_unmigrated_postgresql_database_asks_for_db_upgrade(database_url: str) -> None:
-    result = Digest({"DIGEST_DATABASE_URL": database_url})("subscribers", "list")
+@pytest.mark.parametrize("empty_database_url", ["postgresql"], indirect=True)
+def test_an_unmigrated_postgresql_database_asks_for_db_upgrade(empty_database_url: str) -> None:
+    result = Digest({"DIGEST_DATABASE_URL": empty_database_url})("subscribers", "list")
     assert result.exit_code == 1
     assert "run 'digest db upgrade'" in result.stderr
 
