@@ -39,10 +39,9 @@ def redact(text: str) -> str:
 class TextFormatter(logging.Formatter):
     """``time level logger: message`` in UTC; a message's own line breaks become ``\\n``."""
 
-    converter = time.gmtime
-
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+        self.converter = time.gmtime
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         return super().formatMessage(record).replace("\r", "\\r").replace("\n", "\\n")
