@@ -125,7 +125,8 @@ async def run_day(
         raise
     if run_id is not None:
         await _finish(db, report, clock)
-    log.info("run %s for %s: %s", run_id or "(dry run)", day, _summary(report))
+    level = logging.WARNING if report.status is RunStatus.FAILED else logging.INFO
+    log.log(level, "run %s for %s: %s", run_id or "(dry run)", day, _summary(report))
     return report
 
 
