@@ -228,9 +228,14 @@ class Settings(BaseSettings):
             "when the reader opens the email, so off by default."
         ),
     )
-    web_host: str = Field(default="127.0.0.1", description="Address that `digest web` listens on.")
+    web_host: str = Field(
+        default="127.0.0.1", description="Address that `digest web` and `digest serve` listen on."
+    )
     web_port: int = Field(
-        default=8000, ge=1, le=65535, description="Port that `digest web` listens on."
+        default=8000,
+        ge=1,
+        le=65535,
+        description="Port that `digest web` and `digest serve` listen on.",
     )
     web_trusted_proxies: str = Field(
         default="127.0.0.1,::1",
