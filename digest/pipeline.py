@@ -117,7 +117,7 @@ async def run_day(
             hold_until=hold_until,
         )
     except (DigestError, SQLAlchemyError) as exc:
-        report = RunReport(run_id, day, RunStatus.FAILED, error=_one_line(exc))
+        report = RunReport(run_id, day, RunStatus.FAILED, error=one_line(exc))
     except asyncio.CancelledError:
         if run_id is not None:
             stopped = RunReport(run_id, day, RunStatus.FAILED, error=INTERRUPTED)
@@ -239,7 +239,7 @@ async def _plan(
     )
 
 
-def _one_line(exc: Exception) -> str:
+def one_line(exc: BaseException) -> str:
     """A failure as one line; SQLAlchemy's messages carry the statement on later lines."""
     if isinstance(exc, SQLAlchemyError):
         original = getattr(exc, "orig", None) or exc

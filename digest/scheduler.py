@@ -64,8 +64,8 @@ class DailyJob:
                     clock=app.clock,
                     stop=self.stop,
                 )
-        except (DigestError, SQLAlchemyError, OSError) as exc:
-            error = " ".join(f"the daily job could not run: {exc}".split())
+        except (DigestError, SQLAlchemyError, OSError) as exc:  # the database, say
+            error = f"the daily job could not run: {pipeline.one_line(exc)}"
             log.error("%s", error)
             await alerts.send_alert(app, last, error)
             return

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 import time
 import zoneinfo
 from collections.abc import Callable, Iterator
@@ -20,9 +21,11 @@ from sqlalchemy import select
 from digest.app import App
 from digest.db import Database
 from digest.models import Cadence, Run, SubscriberStatus
+from digest.pipeline import INTERRUPTED
+from digest.run_lock import RunLock
 from digest.scheduler import JOB_ID, DailyJob, build_scheduler
 from digest.store import subscribers
-from tests.support.listing_server import ListingServer, daily_papers, serving
+from tests.support.listing_server import ListingServer, Reply, Request, daily_papers, serving
 from tests.support.smtp_server import SmtpServer, smtp_serving
 from tests.support.week import WEEKDAYS, matches, service_app, week_of_listings
 
@@ -182,3 +185,71 @@ async def test_firings_missed_by_a_suspended_host_run_once_late(
     assert await run_days(db) == [(WEEKDAYS[3], "sent")]
     assert len(smtp.received) == 1
     await app.close()
+
+
+class Gate:
+    """Holds every listing request until opened: a day stays in flight."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.listings = daily_papers(week_of_listings())
+
+    def __call__(self, request: Request) -> Reply:
+        self.opened.wait(BOUND_SECONDS)
+        return self.listings(request)
+
+
+async def test_a_stop_cancels_a_day_that_does_not_finish_in_time_and_records_it(
+    db: Database, database_url: str, smtp: SmtpServer
+) -> None:
+    gate = Gate()
+    with serving(gate) as listing:
+        app = await app_with_subscriber(database_url, smtp, listing)
+        job = DailyJob(app)
+        running = asyncio.create_task(job.run())
+        try:
+            await until(lambda: bool(listing.requests), "the day's fetch to start")
+            await job.finish(grace_seconds=0.1)
+        finally:
+            gate.opened.set()
+    assert running.done() and not running.cancelled()  # the job ended quietly
+    [(_, status)] = await run_days(db)
+    assert status == "failed"
+    async with db.transaction() as session:
+        error = await session.scalar(select(Run.error))
+    assert error == INTERRUPTED
+    async with RunLock(db).hold() as held:
+        assert held  # the run lock went with the cancelled run
+    await job.run()  # a firing after the stop does nothing
+    assert len(await run_days(db)) == 1
+    await app.close()
+
+
+async def test_the_job_alerts_the_admin_when_a_day_fails_or_it_cannot_run(
+    db: Database, database_url: str, smtp: SmtpServer
+) -> None:
+    down = lambda request: Reply(503, b"down", {"Content-Type": "text/plain"})  # noqa: E731
+    with serving(down) as listing:
+        app = service_app(
+            database_url, smtp, listing.url, dt.datetime.now, admin_email="ops@example.org"
+        )
+        app.clock = lambda: dt.datetime.now(dt.UTC)
+        await DailyJob(app).run()
+        await app.close()
+        unreachable = service_app(
+            "postgresql+asyncpg://digest@127.0.0.1:1/digest",
+            smtp,
+            listing.url,
+            dt.datetime.now,
+            admin_email="ops@example.org",
+        )
+        unreachable.clock = lambda: dt.datetime.now(dt.UTC)
+        await DailyJob(unreachable).run()
+        await unreachable.close()
+
+    failed_day, no_database = (
+        message.get_body(("plain",)).get_content()
+        for message in smtp.messages_to("ops@example.org")
+    )
+    assert "HTTP 503" in failed_day
+    assert "the daily job could not run:" in no_database
