@@ -99,9 +99,8 @@ async def test_serve_runs_at_start_up_serves_and_stops_gracefully_mid_sending(
     addresses = await add_readers(db, 60)
     smtp.slow(0.05)  # slow enough to stop it mid-way
     with serving(daily_papers(recent_days())) as listing:
-        serve, url = start_serve(
-            serve_env(database_url, smtp, listing.url), tmp_path, "serve", processes
-        )
+        env = serve_env(database_url, smtp, listing.url) | {"DIGEST_LOG_FORMAT": "json"}
+        serve, url = start_serve(env, tmp_path, "serve", processes)
         await until(lambda: serve.logged("Application startup complete"), "the web server")
         await until(lambda: len(smtp.received) >= 5, "five digests")
 
@@ -115,8 +114,12 @@ async def test_serve_runs_at_start_up_serves_and_stops_gracefully_mid_sending(
     assert health.status_code == 200, health.text
     assert health.json()["last_run"]["status"] == "sent"
     _, err = serve.output()
-    assert "Traceback" not in err
-    assert "the daily job ran 1 day up to" in err
+    events = [json.loads(line) for line in err.splitlines()]  # one JSON object per line
+    assert {"time", "level", "logger", "message"} <= set(events[0])
+    messages = [event["message"] for event in events]
+    assert any(m.startswith("the daily job ran 1 day up to") for m in messages), messages
+    assert any(e["logger"] == "uvicorn.error" for e in events)  # third-party lines too
+    assert not any("exc_info" in event for event in events)
     assert not any(address in err for address in addresses)  # no address in the log
     # Nothing half-recorded: what the server has is 'sent', the rest waits, unclaimed.
     counts = await delivery_counts(db)
