@@ -360,10 +360,7 @@ async def _run_days(
     try:
         for day in days:
             if stop is not None and stop.is_set():
-                log.info(
-                    "stopping: the days after %s are left for the next run",
-                    day - dt.timedelta(days=1),
-                )
+                log.info("stopping: %s and the days after it are left for the next run", day)
                 break
             report = await run_day(
                 day,
