@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 from digest import db as database
 from digest.clock import Clock, utcnow
-from digest.config import Settings, signing_key
+from digest.config import DEFAULT_SCHEDULE, Settings, signing_key
 from digest.db import Database
 from digest.dkim_signing import DkimSigner, load_dkim
 from digest.emails import EmailComposer
@@ -20,6 +20,7 @@ from digest.sender import Sender, SendPolicy
 from digest.sources import Source
 from digest.sources.fetching import Fetcher, RetryPolicy, build_client
 from digest.sources.hf_daily import HfDailySource
+from digest.timetable import Timetable
 from digest.tokens import LinkSigner
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ class App:
     signer: LinkSigner
     clock: Clock = field(default=utcnow)
     dkim: DkimSigner | None = None
+    timetable: Timetable = field(
+        default_factory=lambda: Timetable.from_names(DEFAULT_SCHEDULE, "UTC", "mon")
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = utcnow) -> App:
@@ -55,6 +59,9 @@ class App:
             signer=signer,
             clock=clock,
             dkim=load_dkim(settings),
+            timetable=Timetable.from_names(
+                settings.schedule, settings.timezone, settings.weekly_day
+            ),
         )
 
     def mailer(self) -> Mailer:

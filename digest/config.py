@@ -6,9 +6,11 @@ factory, the scheduler builder), and passed to everything else.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import ipaddress
 import secrets
+import zoneinfo
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
@@ -19,8 +21,16 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from digest.errors import ConfigError
+from digest.timetable import cron_trigger
 
 SmtpTls = Literal["none", "starttls", "ssl"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+# 07:00 from Tuesday to Saturday: the mornings after the five weekday listings. The job
+# runs yesterday's listing (and any day missed before it), so a Monday-to-Friday schedule
+# would hold Friday's papers until Monday. Hugging Face rarely lists papers at weekends;
+# when it does, Tuesday's run picks them up with Monday's.
+DEFAULT_SCHEDULE = "0 7 * * 2-6"
 
 _DEFAULT_SMTP_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "ssl": 465}
 _DRIVERS = {
@@ -218,9 +228,14 @@ class Settings(BaseSettings):
             "when the reader opens the email, so off by default."
         ),
     )
-    web_host: str = Field(default="127.0.0.1", description="Address that `digest web` listens on.")
+    web_host: str = Field(
+        default="127.0.0.1", description="Address that `digest web` and `digest serve` listen on."
+    )
     web_port: int = Field(
-        default=8000, ge=1, le=65535, description="Port that `digest web` listens on."
+        default=8000,
+        ge=1,
+        le=65535,
+        description="Port that `digest web` and `digest serve` listen on.",
     )
     web_trusted_proxies: str = Field(
         default="127.0.0.1,::1",
@@ -251,6 +266,76 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Lowest level of log lines written to stderr."
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as text for people, or as one JSON object per line.",
+    )
+    log_pii: bool = Field(
+        default=False,
+        description=(
+            "Keep email addresses in log lines at INFO and above; by default they are "
+            "replaced by [email] (DEBUG lines keep them)."
+        ),
+    )
+    schedule: str = Field(
+        default=DEFAULT_SCHEDULE,
+        description=(
+            "When 'digest serve' runs the daily job: a 5-field cron expression "
+            "(minute hour day month weekday) in DIGEST_TIMEZONE."
+        ),
+    )
+    timezone: str = Field(
+        default="UTC",
+        description="Time zone of DIGEST_SCHEDULE and of the weekly send time (IANA name).",
+    )
+    weekly_day: Weekday = Field(
+        default="mon",
+        description=(
+            "Day on which weekly subscribers get their digest, at the hour of DIGEST_SCHEDULE."
+        ),
+    )
+    catch_up_days: int = Field(
+        default=7,
+        ge=1,
+        le=366,
+        description=("How many days back the daily job runs days that have no successful run yet."),
+    )
+    health_max_age_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "/healthz is unhealthy when no run has succeeded for this long. Default: the "
+            "longest gap between two runs of DIGEST_SCHEDULE (at least a day) plus 3 hours."
+        ),
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value.strip())
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Berlin"
+            ) from None
+        return value.strip()
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        try:
+            if (
+                cron_trigger(value, dt.UTC).get_next_fire_time(None, dt.datetime.now(dt.UTC))
+                is None
+            ):
+                raise ValueError("it never runs (there is no such date)")
+        except ValueError as exc:
+            reason = " ".join(str(exc).split())
+            raise ValueError(
+                f"{value!r} is not a usable cron expression (5 fields: minute hour day "
+                f"month weekday, e.g. '{DEFAULT_SCHEDULE}'): {reason}"
+            ) from None
+        return " ".join(value.split())
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -16,11 +17,20 @@ from digest.db import Database
 from digest.errors import DigestError
 from digest.matching import Document, Match, Matcher
 from digest.models import Paper, RunStatus
+from digest.run_lock import RunBusy, RunLock
 from digest.sender import Sender, SendReport
 from digest.sources import Listing, Source
 from digest.store import deliveries, papers, runs, subscribers
+from digest.timetable import Timetable
 
 log = logging.getLogger(__name__)
+
+# While days are run one after another, the digests they queue are held back (due this
+# much later) so that no sender, in this process or another, sends a digest before the
+# last day has added its papers: one email for all the days. Released when the days are
+# done; a process that dies half-way delays them by this much at most.
+CATCH_UP_HOLD = dt.timedelta(hours=1)
+INTERRUPTED = "interrupted: the process was stopped while this day was running"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +87,19 @@ async def run_day(
     *,
     db: Database,
     source: Source,
+    timetable: Timetable,
     clock: Clock = utcnow,
     dry_run: bool = False,
+    hold_until: dt.datetime | None = None,
 ) -> RunReport:
     """Fetch ``day``'s listing, store it, and queue each subscriber's new matches.
 
     Papers, ledger and outbox are written in one transaction: a failure half-way
-    leaves none of them. Every run leaves a ``runs`` row, failed ones included.
-    A dry run does the same work in a transaction that is rolled back, leaves no
-    row, and reports whom it would have written to with which papers.
+    leaves none of them. Every run leaves a ``runs`` row, failed ones included (a run
+    cancelled by a stopping process too). Daily digests are due at ``hold_until``
+    (default: at once), weekly ones on the weekly day of ``timetable``. A dry run does
+    the same work in a transaction that is rolled back, leaves no row, and reports whom
+    it would have written to with which papers.
     """
     run_id = None
     if not dry_run:
@@ -93,14 +107,42 @@ async def run_day(
             run_id = (await runs.start(session, day, clock())).id
     try:
         listing = await source.fetch_day(day)
-        report = await _store_and_enqueue(listing, run_id, db=db, clock=clock, dry_run=dry_run)
+        report = await _store_and_enqueue(
+            listing,
+            run_id,
+            db=db,
+            clock=clock,
+            dry_run=dry_run,
+            timetable=timetable,
+            hold_until=hold_until,
+        )
     except (DigestError, SQLAlchemyError) as exc:
-        report = RunReport(run_id, day, RunStatus.FAILED, error=_one_line(exc))
+        report = RunReport(run_id, day, RunStatus.FAILED, error=one_line(exc))
+    except asyncio.CancelledError:
+        if run_id is not None:
+            stopped = RunReport(run_id, day, RunStatus.FAILED, error=INTERRUPTED)
+            await asyncio.shield(_finish(db, stopped, clock))
+        raise
     if run_id is not None:
-        async with db.transaction() as session:
-            await runs.finish(session, run_id, clock(), **report.outcome())
-    log.info("run %s for %s: %s", run_id or "(dry run)", day, report.status)
+        await _finish(db, report, clock)
+    level = logging.WARNING if report.status is RunStatus.FAILED else logging.INFO
+    log.log(level, "run %s for %s: %s", run_id or "(dry run)", day, _summary(report))
     return report
+
+
+async def _finish(db: Database, report: RunReport, clock: Clock) -> None:
+    assert report.run_id is not None
+    async with db.transaction() as session:
+        await runs.finish(session, report.run_id, clock(), **report.outcome())
+
+
+def _summary(report: RunReport) -> str:
+    if report.status in (RunStatus.FAILED, RunStatus.NO_LISTING):
+        return f"{report.status}" + (f": {report.error}" if report.error else "")
+    return (
+        f"{report.status}: {report.papers_fetched} papers fetched, {report.papers_new} new, "
+        f"{report.emails_queued} emails queued ({report.source_path})"
+    )
 
 
 async def fetch_and_store(
@@ -121,8 +163,26 @@ async def days_to_catch_up(first: dt.date, last: dt.date, *, db: Database) -> li
     return [day for day in days if day not in done]
 
 
+async def first_day_to_catch_up(last: dt.date, window: int, *, db: Database) -> dt.date:
+    """Where the daily job starts looking for days without a successful run: ``window``
+    days back from ``last``, but never before the first day this database ever ran (a
+    new installation starts with yesterday, not with a week of old papers)."""
+    async with db.transaction() as session:
+        earliest = await runs.earliest_day(session)
+    if earliest is None:
+        return last
+    return min(max(last - dt.timedelta(days=window - 1), earliest), last)
+
+
 async def _store_and_enqueue(
-    listing: Listing, run_id: int | None, *, db: Database, clock: Clock, dry_run: bool
+    listing: Listing,
+    run_id: int | None,
+    *,
+    db: Database,
+    clock: Clock,
+    dry_run: bool,
+    timetable: Timetable,
+    hold_until: dt.datetime | None,
 ) -> RunReport:
     if not listing.records:
         return RunReport(
@@ -132,7 +192,7 @@ async def _store_and_enqueue(
     async with db.transaction(rollback=dry_run) as session:
         new_ids = await papers.upsert_papers(session, listing.records, listing.path, now)
         listed = await papers.papers_by_id(session, [r.arxiv_id for r in listing.records])
-        queries = await subscribers.active_queries(session)
+        queries = await subscribers.collecting_queries(session)
         matches = Matcher(queries).match(document(paper) for paper in listed)
         given = await deliveries.already_delivered(
             session, matches.keys(), {m.paper_id for found in matches.values() for m in found}
@@ -142,9 +202,12 @@ async def _store_and_enqueue(
             for subscriber_id, found in matches.items()
         }
         fresh = {subscriber_id: found for subscriber_id, found in fresh.items() if found}
+        weekly = await subscribers.weekly_ids(session) if fresh else set()
+        daily_due, weekly_due = hold_until or now, timetable.weekly_due(now)
         queued = set()
         for subscriber_id, found in fresh.items():
-            queued.add(await deliveries.enqueue(session, subscriber_id, found, run_id, now))
+            due = weekly_due if subscriber_id in weekly else daily_due
+            queued.add(await deliveries.enqueue(session, subscriber_id, found, run_id, now, due))
         planned = await _plan(session, fresh, listed) if dry_run else ()
     return RunReport(
         run_id=run_id,
@@ -176,7 +239,7 @@ async def _plan(
     )
 
 
-def _one_line(exc: Exception) -> str:
+def one_line(exc: BaseException) -> str:
     """A failure as one line; SQLAlchemy's messages carry the statement on later lines."""
     if isinstance(exc, SQLAlchemyError):
         original = getattr(exc, "orig", None) or exc
@@ -206,6 +269,7 @@ async def run_and_send(
     db: Database,
     source: Source,
     sender: Sender | None,
+    timetable: Timetable,
     clock: Clock = utcnow,
     dry_run: bool = False,
     on_run: Callable[[RunReport], None] = _ignore,
@@ -213,18 +277,114 @@ async def run_and_send(
     """What ``digest run`` does: run each day in order, then drain the outbox once.
 
     Days caught up together make one email per subscriber (``deliveries.enqueue``
-    adds to a delivery not tried yet). A dry run sends nothing, and neither does a
-    run without ``sender`` (``--enqueue-only`` leaves sending to workers). ``on_run``
-    hears about each day as soon as it is done.
+    adds to a delivery not tried yet, and the digests are held until the last day is
+    done). A dry run sends nothing, and neither does a run without ``sender``
+    (``--enqueue-only`` leaves sending to workers). ``on_run`` hears about each day as
+    soon as it is done. RunBusy when another process is running days on this database.
     """
     started = time.perf_counter()
-    reports = []
-    for day in days:
-        report = await run_day(day, db=db, source=source, clock=clock, dry_run=dry_run)
-        on_run(report)
-        reports.append(report)
-    sending = None
-    ran = any(report.status is not RunStatus.FAILED for report in reports)
-    if sender is not None and not dry_run and ran:
-        sending = await sender.drain_once()
+    if dry_run:
+        reports = await _run_days(
+            days,
+            db=db,
+            source=source,
+            timetable=timetable,
+            clock=clock,
+            dry_run=True,
+            on_run=on_run,
+        )
+        return DailyReport(tuple(reports), None, time.perf_counter() - started)
+    async with RunLock(db).hold() as held:
+        if not held:
+            raise RunBusy(
+                "another daily run is in progress on this database (digest serve or "
+                "digest run); try again when it has finished"
+            )
+        reports = await _run_days(
+            days, db=db, source=source, timetable=timetable, clock=clock, on_run=on_run
+        )
+    sending = await _drain(sender, reports)
     return DailyReport(tuple(reports), sending, time.perf_counter() - started)
+
+
+async def catch_up(
+    last: dt.date,
+    *,
+    window: int,
+    db: Database,
+    source: Source,
+    timetable: Timetable,
+    sender: Sender | None = None,
+    clock: Clock = utcnow,
+    on_run: Callable[[RunReport], None] = _ignore,
+    stop: asyncio.Event | None = None,
+) -> DailyReport | None:
+    """The daily job: run every day up to ``last`` that has no successful run yet, at
+    most ``window`` days back (``first_day_to_catch_up``), in order; then drain the
+    outbox once when given a sender. None when another process holds the run lock: it
+    is running these days. The days are chosen while holding the lock, so two processes
+    never run the same day. With ``stop`` set, no further day is started.
+    """
+    started = time.perf_counter()
+    async with RunLock(db).hold() as held:
+        if not held:
+            return None
+        first = await first_day_to_catch_up(last, window, db=db)
+        days = await days_to_catch_up(first, last, db=db)
+        reports = await _run_days(
+            days,
+            db=db,
+            source=source,
+            timetable=timetable,
+            clock=clock,
+            on_run=on_run,
+            stop=stop,
+        )
+    sending = None if stop is not None and stop.is_set() else await _drain(sender, reports)
+    return DailyReport(tuple(reports), sending, time.perf_counter() - started)
+
+
+async def _run_days(
+    days: Sequence[dt.date],
+    *,
+    db: Database,
+    source: Source,
+    timetable: Timetable,
+    clock: Clock,
+    on_run: Callable[[RunReport], None],
+    dry_run: bool = False,
+    stop: asyncio.Event | None = None,
+) -> list[RunReport]:
+    hold_until = None if dry_run else clock() + CATCH_UP_HOLD
+    reports: list[RunReport] = []
+    try:
+        for day in days:
+            if stop is not None and stop.is_set():
+                log.info("stopping: %s and the days after it are left for the next run", day)
+                break
+            report = await run_day(
+                day,
+                db=db,
+                source=source,
+                timetable=timetable,
+                clock=clock,
+                dry_run=dry_run,
+                hold_until=hold_until,
+            )
+            on_run(report)
+            reports.append(report)
+    finally:
+        if hold_until is not None and reports:
+            await asyncio.shield(_release(db, clock, hold_until))
+    return reports
+
+
+async def _release(db: Database, clock: Clock, hold_until: dt.datetime) -> None:
+    async with db.transaction() as session:
+        await deliveries.release_held(session, clock(), hold_until)
+
+
+async def _drain(sender: Sender | None, reports: Sequence[RunReport]) -> SendReport | None:
+    if sender is None or all(report.status is RunStatus.FAILED for report in reports):
+        return None
+    return await sender.drain_once()

@@ -18,6 +18,7 @@ from digest.cli import (
     runs,
     send,
     send_test,
+    serve,
     stats,
     subscribers,
     web,
@@ -106,6 +107,7 @@ cli.add_command(run.run)
 cli.add_command(fetch.fetch)
 cli.add_command(preview.preview)
 cli.add_command(web.web)
+cli.add_command(serve.serve)
 cli.add_command(runs.runs)
 cli.add_command(deliveries.deliveries)
 cli.add_command(stats.stats)

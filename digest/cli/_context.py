@@ -21,7 +21,9 @@ def settings() -> Settings:
     if "digest.settings" not in meta:
         loaded = load_settings()
         debug = bool(click.get_current_context().find_root().params.get("debug"))
-        logs.configure("DEBUG" if debug else loaded.log_level)
+        logs.configure(
+            "DEBUG" if debug else loaded.log_level, loaded.log_format, pii=loaded.log_pii
+        )
         meta["digest.settings"] = loaded
     found: Settings = meta["digest.settings"]
     return found

@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from digest import pipeline
+from digest import alerts, pipeline
 from digest.app import App
 from digest.cli._context import run_with_app
 from digest.clock import yesterday
@@ -92,11 +92,14 @@ def run(
                     db=app.db,
                     source=source,
                     sender=None if enqueue_only or dry_run else app.sender(),
+                    timetable=app.timetable,
                     clock=app.clock,
                     dry_run=dry_run,
                     on_run=on_run,
                 )
         skipped = (last - since.date()).days + 1 - len(days) if since else 0
+        if not dry_run:
+            await alerts.alert_failed_runs(app, daily.runs)
         return daily, skipped
 
     daily, skipped = run_with_app(work)

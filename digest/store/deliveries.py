@@ -46,38 +46,54 @@ async def enqueue(
     matches: Sequence[Match],
     run_id: int | None,
     now: dt.datetime,
+    due_at: dt.datetime | None = None,
 ) -> int:
     """Put these papers in the subscriber's outbox and the ledger; returns the delivery id.
 
     Papers join the subscriber's delivery that is still waiting for its first
-    attempt, if there is one (so days caught up together make one email);
-    otherwise a new delivery is created. The ledger's unique (subscriber, paper)
-    key refuses a paper the subscriber was already given.
+    attempt, if there is one (so days caught up together make one email, and a weekly
+    digest collects a week of papers); otherwise a new delivery is created, due at
+    ``due_at`` (default: now). A waiting delivery due later than ``due_at`` becomes due
+    then (a subscriber who went from weekly to daily gets their papers with the next
+    run). The ledger's unique (subscriber, paper) key refuses a paper the subscriber was
+    already given.
     """
-    delivery_id = await session.scalar(
-        select(Delivery.id)
-        .where(
-            Delivery.subscriber_id == subscriber_id,
-            Delivery.status == DeliveryStatus.PENDING,
-            Delivery.attempts == 0,
+    due = due_at or now
+    waiting = (
+        await session.execute(
+            select(Delivery.id, Delivery.next_attempt_at)
+            .where(
+                Delivery.subscriber_id == subscriber_id,
+                Delivery.status == DeliveryStatus.PENDING,
+                Delivery.attempts == 0,
+            )
+            .order_by(Delivery.id.desc())
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )
-        .order_by(Delivery.id.desc())
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    if delivery_id is None:
+    ).first()
+    if waiting is None:
         delivery_id = await session.scalar(
             insert(Delivery)
             .values(
                 subscriber_id=subscriber_id,
                 run_id=run_id,
                 status=DeliveryStatus.PENDING,
-                next_attempt_at=now,
+                next_attempt_at=due,
                 created_at=now,
             )
             .returning(Delivery.id)
         )
         assert delivery_id is not None
+    else:
+        delivery_id, waiting_until = waiting
+        if due < waiting_until:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id)
+                .values(next_attempt_at=due)
+                .execution_options(synchronize_session=False)
+            )
     await session.execute(
         insert(DeliveryPaper),
         [
@@ -92,6 +108,24 @@ async def enqueue(
         ],
     )
     return delivery_id
+
+
+async def release_held(session: AsyncSession, now: dt.datetime, held_until: dt.datetime) -> int:
+    """Make due now the deliveries not tried yet that are due after ``now`` and no later
+    than ``held_until``: those a catch-up held back while it added more days to them
+    (weekly digests due later stay as they are). Returns how many."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.attempts == 0,
+            Delivery.next_attempt_at > now,
+            Delivery.next_attempt_at <= held_until,
+        )
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def claim_due(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from digest.models import Run, RunStatus
@@ -41,3 +41,8 @@ async def days_with_success(session: AsyncSession, first: dt.date, last: dt.date
         .distinct()
     )
     return set(rows)
+
+
+async def earliest_day(session: AsyncSession) -> dt.date | None:
+    """The earliest day that was ever run, if any."""
+    return await session.scalar(select(func.min(Run.day)))

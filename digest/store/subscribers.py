@@ -105,18 +105,36 @@ async def delete_by_email(session: AsyncSession, email: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def active_queries(session: AsyncSession) -> dict[int, list[str]]:
-    """The query texts of every active subscriber, by subscriber id."""
+# Whose matches a run collects: active subscribers, and paused ones, whose digest waits
+# for them (the sender claims only active subscribers' deliveries) and goes out, capped
+# at DIGEST_MAX_PAPERS_PER_EMAIL with the rest counted, when they resume.
+COLLECTING = (SubscriberStatus.ACTIVE, SubscriberStatus.PAUSED)
+
+
+async def collecting_queries(session: AsyncSession) -> dict[int, list[str]]:
+    """The query texts of every subscriber whose matches are collected (active or
+    paused), by subscriber id."""
     rows = await session.execute(
         select(Query.subscriber_id, Query.text)
         .join(Subscriber)
-        .where(Subscriber.status == SubscriberStatus.ACTIVE)
+        .where(Subscriber.status.in_(COLLECTING))
         .order_by(Query.subscriber_id, Query.id)
     )
     queries: dict[int, list[str]] = {}
     for subscriber_id, text in rows:
         queries.setdefault(subscriber_id, []).append(text)
     return queries
+
+
+async def weekly_ids(session: AsyncSession) -> set[int]:
+    """The ids of the subscribers (active or paused) who get a weekly digest."""
+    return set(
+        await session.scalars(
+            select(Subscriber.id).where(
+                Subscriber.status.in_(COLLECTING), Subscriber.cadence == Cadence.WEEKLY
+            )
+        )
+    )
 
 
 async def emails_by_id(session: AsyncSession, subscriber_ids: Sequence[int]) -> dict[int, str]:

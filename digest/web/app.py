@@ -27,8 +27,10 @@ from digest.config import signing_key
 from digest.resources import resource_dir
 from digest.web.context import MAX_BODY_BYTES, Web
 from digest.web.csrf import Csrf
+from digest.web.health import HealthCheck
 from digest.web.links import LinkPages
 from digest.web.mailing import Postman
+from digest.web.metrics import Metrics
 from digest.web.pages import (
     Pages,
     Problem,
@@ -57,7 +59,8 @@ SECURITY_HEADERS = {
 
 
 def create_app(app: App) -> Starlette:
-    """The web pages of ``app``: subscribe, confirm, manage, unsubscribe."""
+    """The web pages of ``app``: subscribe, confirm, manage, unsubscribe; and /healthz and
+    /metrics for the people running it."""
     settings = app.settings
     csrf = Csrf(signing_key(settings), secure=settings.public_url.startswith("https://"))
     pages = Pages(create_environment(), csrf, confirm_days=settings.confirm_link_days)
@@ -71,7 +74,10 @@ def create_app(app: App) -> Starlette:
         postman=Postman(app),
     )
     signup, links = SignupPages(web), LinkPages(web)
+    health, metrics = HealthCheck(app), Metrics(app)
     routes = [
+        Route("/healthz", health.endpoint, methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
         Route("/", signup.form, methods=["GET"]),
         Route("/", signup.submit, methods=["POST"]),
         Route("/confirm/{token}", links.confirm_page, methods=["GET"]),

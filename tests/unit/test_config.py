@@ -71,6 +71,16 @@ def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ("DIGEST_WEB_TRUSTED_PROXIES", "10.0.0.1,proxy", "'proxy' is not an IP address"),
         ("DIGEST_CONFIRM_LINK_DAYS", "0", "DIGEST_CONFIRM_LINK_DAYS: Input should be greater"),
         ("DIGEST_WEB_PORT", "0", "DIGEST_WEB_PORT: Input should be greater"),
+        ("DIGEST_SCHEDULE", "0 7 * *", "DIGEST_SCHEDULE: '0 7 * *' is not a usable cron"),
+        ("DIGEST_SCHEDULE", "61 7 * * *", "DIGEST_SCHEDULE: '61 7 * * *' is not a usable cron"),
+        ("DIGEST_SCHEDULE", "0 7 * * 8", "weekday '8' is not between 0 and 7"),
+        ("DIGEST_SCHEDULE", "0 7 1 * 1", "restricts both the day of the month and the weekday"),
+        ("DIGEST_SCHEDULE", "0 7 31 2 *", "it never runs (there is no such date)"),
+        ("DIGEST_TIMEZONE", "Mars/Olympus", "DIGEST_TIMEZONE: unknown time zone 'Mars/Olympus'"),
+        ("DIGEST_WEEKLY_DAY", "monday", "DIGEST_WEEKLY_DAY: Input should be 'mon'"),
+        ("DIGEST_CATCH_UP_DAYS", "0", "DIGEST_CATCH_UP_DAYS: Input should be greater"),
+        ("DIGEST_LOG_FORMAT", "xml", "DIGEST_LOG_FORMAT: Input should be 'text' or 'json'"),
+        ("DIGEST_HEALTH_MAX_AGE_HOURS", "-1", "DIGEST_HEALTH_MAX_AGE_HOURS: Input should be"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_setting(
@@ -110,3 +120,19 @@ def test_readme_configuration_table_lists_every_setting() -> None:
     text = (ROOT / "README.md").read_text()
     rows = set(re.findall(r"^\| `(DIGEST_[A-Z0-9_]+)` \|", text, flags=re.MULTILINE))
     assert rows == _env_names()
+
+
+def test_operating_settings_have_deliberate_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_settings()
+    assert defaults.schedule == "0 7 * * 2-6"  # Tuesday to Saturday: the mornings after
+    assert (defaults.timezone, defaults.weekly_day, defaults.catch_up_days) == ("UTC", "mon", 7)
+    assert (defaults.log_format, defaults.log_pii, defaults.health_max_age_hours) == (
+        "text",
+        False,
+        None,
+    )
+    monkeypatch.setenv("DIGEST_SCHEDULE", "  30  6 * * mon-fri ")
+    monkeypatch.setenv("DIGEST_TIMEZONE", "Europe/Berlin")
+    settings = load_settings()
+    assert settings.schedule == "30 6 * * mon-fri"
+    assert settings.timezone == "Europe/Berlin"
