@@ -28,16 +28,22 @@ _subscribers = cast(Table, Subscriber.__table__)
 async def already_delivered(
     session: AsyncSession, subscriber_ids: Iterable[int], paper_ids: Iterable[str]
 ) -> set[tuple[int, str]]:
-    """The (subscriber, paper) pairs among these that are already in the ledger."""
-    subscriber_ids, paper_ids = list(subscriber_ids), list(paper_ids)
-    if not subscriber_ids or not paper_ids:
+    """The (subscriber, paper) pairs among these that are already in the ledger.
+
+    Only the papers go into the query: a day lists a few dozen, while the
+    subscribers can be a hundred thousand, past what one statement may bind.
+    """
+    wanted, paper_ids = set(subscriber_ids), list(paper_ids)
+    if not wanted or not paper_ids:
         return set()
     rows = await session.execute(
         select(DeliveryPaper.subscriber_id, DeliveryPaper.paper_id).where(
-            DeliveryPaper.subscriber_id.in_(subscriber_ids), DeliveryPaper.paper_id.in_(paper_ids)
+            DeliveryPaper.paper_id.in_(paper_ids)
         )
     )
-    return {(subscriber_id, paper_id) for subscriber_id, paper_id in rows}
+    return {
+        (subscriber_id, paper_id) for subscriber_id, paper_id in rows if subscriber_id in wanted
+    }
 
 
 async def enqueue(

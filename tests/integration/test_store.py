@@ -80,3 +80,21 @@ async def test_enqueue_joins_the_delivery_that_has_not_been_tried_yet(db: Databa
         assert (
             await deliveries.claim_due(session, NOW, 10, "other", lambda: "<n@example.org>") == []
         )
+
+
+async def test_the_ledger_lookup_takes_more_subscribers_than_one_statement_can_bind(
+    db: Database,
+) -> None:
+    # PostgreSQL binds at most 32,767 parameters per statement; a daily run asks
+    # about every matched subscriber at once.
+    records = parse_api_items(hf_fixture("api-daily_papers-2026-06-12.json"), DAY)[:1]
+    async with db.transaction() as session:
+        await papers.upsert_papers(session, records, "api", NOW)
+        ada = await subscribers.add(session, "ada@example.org", ["x"], SubscriberStatus.ACTIVE, NOW)
+        await deliveries.enqueue(
+            session, ada.id, [Match(records[0].arxiv_id, ("x",), 1.0)], None, NOW
+        )
+    many = [ada.id, *range(100_000, 140_000)]
+    async with db.transaction() as session:
+        given = await deliveries.already_delivered(session, many, [records[0].arxiv_id])
+    assert given == {(ada.id, records[0].arxiv_id)}
