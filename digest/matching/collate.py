@@ -154,10 +154,11 @@ class _MatchMaker:
 
 
 def _best_first(group: Ints, scores: Ints, place: Ints, papers: int) -> Ints:
-    """The order of rows by group, then best score, then place (unique within a group)."""
+    """The order of rows by group, then best score, then place (unique within a group).
+    The rows come grouped: a stable sort (timsort) makes use of it."""
     span = int(scores.max(initial=0)) + 1
     if (int(group.max(initial=0)) + 1) * span * papers < 2**62:  # one integer key: faster
-        return np.argsort((group * span + (span - 1 - scores)) * papers + place)
+        return np.argsort((group * span + (span - 1 - scores)) * papers + place, kind="stable")
     return np.lexsort((place, -scores, group))
 
 

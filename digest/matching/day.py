@@ -1,39 +1,44 @@
-"""A day's papers, read once: which papers hold each word form, and each term, as bit masks.
+"""A day's papers, read once, and the papers each term of every query is found in.
 
-Bit i of a mask stands for the day's i-th paper, so that a term's papers in a
-field are a few integer operations on the masks of its words. A phrase is
-found from the masks of its words' pairs ("sparse attention": papers where
-"sparse" is directly followed by "attention"); word positions are read only
-for the few phrases that pairs cannot settle (three words or more, a prefix in
-a phrase), in the papers holding all their words.
+Bit i of a mask stands for the day's i-th paper. A day is read into maps, per
+field, from *keys* to the papers holding them: each word ("caches"), each run
+of two or three words that follow each other ("sparse attention"), and each
+prefix that a term uses ("diffus*"). Most terms are one of a few keys: the
+words and runs that match them ("cache": "cache" or "caches";
+"memory-efficient": "memory efficient", "memory efficients", "memoryefficient",
+...), listed once when compiling, so a day finds every term's papers at once,
+with numpy. Word positions are read only for the rest (four words or more, a
+prefix inside a phrase), in the papers holding all their words.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from digest.matching.analysis import Document, FieldWords, analyse, term_spans
-from digest.matching.program import Masks
+from digest.matching.program import Ints, Masks
 from digest.matching.query import Field, Term, Token
 from digest.matching.ranking import ABSTRACT_WEIGHT, AUTHOR_WEIGHT, TITLE_WEIGHT
-from digest.matching.text import WORD, fold, forms
+from digest.matching.text import WORD, alike, fold
 
 TITLE, ABSTRACT, AUTHORS = 0, 1, 2
+WEIGHTS = (TITLE_WEIGHT, ABSTRACT_WEIGHT, AUTHOR_WEIGHT)
 Weights = npt.NDArray[np.int32]  # (terms, papers)
-Sequences = list[tuple[Token, ...]] | None
 _FIELDS = {
     Field.TEXT: (TITLE, ABSTRACT),
     Field.TITLE: (TITLE,),
     Field.ABSTRACT: (ABSTRACT,),
     Field.AUTHOR: (AUTHORS,),
 }
-_MOST_SEQUENCES = 16  # beyond this, a term is checked word position by word position
+_LONGEST_KEY = 3  # words in a key: "large language models"
+_MOST_KEYS = 64  # a term with more is checked word by word
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +46,35 @@ class Terms:
     """All queries' distinct terms, with what reading a day needs of them, worked out once."""
 
     terms: list[Term]
-    sequences: list[Sequences]  # the word sequences each term stands for (see _sequences)
+    keys: list[str]  # every key of a term made of keys
+    key_from: Ints  # term t's keys are key_ids[key_from[t]:key_from[t + 1]]; none: checked
+    key_ids: Ints
+    checked: list[int]  # the other terms
+    looks_in: npt.NDArray[np.bool_]  # (terms, 3): the fields each term looks in
     prefixes: set[str]  # every prefix a term uses
 
     @classmethod
     def of(cls, terms: list[Term]) -> Terms:
+        keys: dict[str, int] = {}
+        key_from = [0]
+        key_ids: list[int] = []
+        checked: list[int] = []
+        looks_in = np.zeros((len(terms), 3), dtype=np.bool_)
+        for index, term in enumerate(terms):
+            looks_in[index, list(_FIELDS[term.field])] = True
+            found = _keys(term)
+            if found is None:
+                checked.append(index)
+            else:
+                key_ids += (keys.setdefault(key, len(keys)) for key in found)
+            key_from.append(len(key_ids))
         return cls(
             terms,
-            [_sequences(term) for term in terms],
+            list(keys),
+            np.array(key_from, dtype=np.int64),
+            np.array(key_ids, dtype=np.int64),
+            checked,
+            looks_in,
             {
                 token.text
                 for term in terms
@@ -61,122 +87,75 @@ class Terms:
 
 
 class Day:
-    """A day's papers, read once: for each field, which papers hold each word form, each
-    pair of forms that follow each other, and each prefix that a term uses."""
+    """A day's papers, read once: for each field, the papers holding each key."""
 
     def __init__(self, documents: list[Document], terms: Terms) -> None:
         self.documents = documents
         self.terms = terms
-        self.forms: tuple[dict[str, int], ...] = ({}, {}, {})
-        self.pairs: tuple[dict[str, int], ...] = ({}, {}, {})  # "a b" -> papers
-        self.prefixes: tuple[dict[str, int], ...] = ({}, {}, {})
+        self.keys: tuple[dict[str, int], ...] = ({}, {}, {})  # by field: key -> papers
         self._positions: dict[tuple[int, int], FieldWords] = {}
-        surfaces: tuple[dict[str, int], ...] = ({}, {}, {})
         for index, document in enumerate(documents):
             bit = 1 << index
             for field_index, texts in enumerate(_texts(document)):
-                words: set[str] = set()
-                pairs: set[tuple[str, str]] = set()
-                for text in texts:
+                keys: set[str] = set()
+                for text in texts:  # the authors: no run goes from one name into the next
                     found = WORD.findall(fold(text).text)
-                    words.update(found)
-                    pairs.update(itertools.pairwise(found))
-                by_surface, by_form = surfaces[field_index], self.forms[field_index]
-                for word in words:
-                    by_surface[word] = by_surface.get(word, 0) | bit
-                    for form in forms(word):
-                        by_form[form] = by_form.get(form, 0) | bit
-                by_pair = self.pairs[field_index]
-                for first, second in pairs:
-                    for a in forms(first):
-                        for b in forms(second):
-                            key = f"{a} {b}"
-                            by_pair[key] = by_pair.get(key, 0) | bit
-        if terms.prefixes:
-            shortest = min(map(len, terms.prefixes))
-            longest = max(map(len, terms.prefixes))
-            for by_surface, by_prefix in zip(surfaces, self.prefixes, strict=True):
-                for surface, mask in by_surface.items():
-                    for end in range(shortest, min(len(surface), longest) + 1):
-                        if (prefix := surface[:end]) in terms.prefixes:
-                            by_prefix[prefix] = by_prefix.get(prefix, 0) | mask
-
-    def token_mask(self, field_index: int, token: Token) -> int:
-        if token.prefix:
-            return self.prefixes[field_index].get(token.text, 0)
-        by_form = self.forms[field_index]
-        mask = 0
-        for form in forms(token.text):
-            mask |= by_form.get(form, 0)
-        return mask
-
-    def pair_mask(self, field_index: int, first: Token, second: Token) -> int:
-        """The papers where a word matching ``first`` is followed by one matching ``second``."""
-        by_pair = self.pairs[field_index]
-        mask = 0
-        for a in forms(first.text):
-            for b in forms(second.text):
-                mask |= by_pair.get(f"{a} {b}", 0)
-        return mask
+                    keys.update(found)
+                    keys.update(map(" ".join, itertools.pairwise(found)))
+                    keys.update(map(" ".join, zip(found, found[1:], found[2:], strict=False)))
+                by_key = self.keys[field_index]
+                for key in keys:
+                    by_key[key] = by_key.get(key, 0) | bit
+        prefixes = terms.prefixes
+        if prefixes:
+            shortest, longest = min(map(len, prefixes)), max(map(len, prefixes))
+            for by_key in self.keys:
+                for word, mask in [(k, m) for k, m in by_key.items() if " " not in k]:
+                    for end in range(shortest, min(len(word), longest) + 1):
+                        if (prefix := word[:end]) in prefixes:
+                            by_key[prefix + "*"] = by_key.get(prefix + "*", 0) | mask
 
     def term_masks(self) -> tuple[Masks, Weights]:
         """For each term, the papers holding it in any field it looks in (bit masks, as
         ``program`` reads them), and its weight in each paper: its weight in each field
         it occurs in (see ``ranking``)."""
-        terms = self.terms.terms
+        terms = self.terms
         papers = len(self.documents)
         size = (papers + 7) // 8
-        fields = [b"", b"", b""]
-        found = map(self._term_fields, terms, self.terms.sequences)
-        for field_index, chunks in enumerate(zip(*found, strict=True)):
-            fields[field_index] = b"".join(mask.to_bytes(size, "little") for mask in chunks)
-        title, abstract, authors = (
-            np.frombuffer(masks, dtype=np.uint8).reshape(len(terms), size) for masks in fields
-        )
-        weights = np.zeros((len(terms), papers), dtype=np.int32)
-        for masks, weight in (
-            (title, TITLE_WEIGHT),
-            (abstract, ABSTRACT_WEIGHT),
-            (authors, AUTHOR_WEIGHT),
-        ):
+        made_of_keys = np.flatnonzero(np.diff(terms.key_from))
+        found = np.zeros((len(terms.terms), size), dtype=np.uint8)
+        weights = np.zeros((len(terms.terms), papers), dtype=np.int32)
+        for field_index, weight in enumerate(WEIGHTS):
+            masks = np.zeros((len(terms.terms), size), dtype=np.uint8)
+            if len(made_of_keys):
+                by_key = self.keys[field_index]
+                key_masks = _packed(map(by_key.get, terms.keys, itertools.repeat(0)), size)
+                masks[made_of_keys] = np.bitwise_or.reduceat(
+                    key_masks[terms.key_ids], terms.key_from[made_of_keys], axis=0
+                )
+            if terms.checked:
+                masks[terms.checked] = _packed(
+                    (self._checked(terms.terms[index], field_index) for index in terms.checked),
+                    size,
+                )
+            masks[~terms.looks_in[:, field_index]] = 0
+            found |= masks
             weights += weight * np.unpackbits(masks, axis=1, count=papers, bitorder="little")
-        return title | abstract | authors, weights
+        return found, weights
 
-    def _term_fields(self, term: Term, sequences: Sequences) -> tuple[int, int, int]:
-        masks = [0, 0, 0]
-        for field_index in _FIELDS[term.field]:
-            masks[field_index] = self._in_field(term, sequences, field_index)
-        return masks[0], masks[1], masks[2]
+    def token_mask(self, field_index: int, token: Token) -> int:
+        by_key = self.keys[field_index]
+        if token.prefix:
+            return by_key.get(token.text + "*", 0)
+        mask = 0
+        for word in alike(token.text):
+            mask |= by_key.get(word, 0)
+        return mask
 
-    def _in_field(self, term: Term, sequences: Sequences, field_index: int) -> int:
-        if sequences is None:
-            return self._checked(term, field_index)
-        found = unsure = 0
-        for tokens in sequences:
-            if len(tokens) == 1:
-                found |= self.token_mask(field_index, tokens[0])
-                continue
-            mask = -1
-            if any(token.prefix for token in tokens):  # no pair of forms says where a prefix is
-                for token in tokens:
-                    mask &= self.token_mask(field_index, token)
-                unsure |= mask
-                continue
-            for first, second in itertools.pairwise(tokens):
-                mask &= self.pair_mask(field_index, first, second)
-                if not mask:
-                    break
-            if len(tokens) == 2:
-                found |= mask  # two words that follow each other: the pair says it all
-            else:
-                unsure |= mask  # every two follow each other, but all of them in one place?
-        unsure &= ~found
-        if unsure:
-            found |= self._checked(term, field_index, unsure)
-        return found
-
-    def _checked(self, term: Term, field_index: int, possible: int = -1) -> int:
-        """The papers among ``possible`` holding the term, word position by word position."""
+    def _checked(self, term: Term, field_index: int) -> int:
+        """The papers holding the term, word position by word position, among those
+        holding all the words of one of its alternatives."""
+        possible = -1
         for slot in term.slots:
             in_slot = 0
             for alternative in slot:
@@ -194,7 +173,7 @@ class Day:
         )
 
     def _words(self, paper: int, field_index: int) -> FieldWords:
-        """A paper's field as positioned words, read the first time a phrase needs them."""
+        """A paper's field as positioned words, read the first time a term needs them."""
         found = self._positions.get((paper, field_index))
         if found is None:
             texts = _texts(self.documents[paper])[field_index]
@@ -206,15 +185,36 @@ def _texts(document: Document) -> tuple[Sequence[str], Sequence[str], Sequence[s
     return (document.title,), (document.abstract,), document.authors
 
 
-def _sequences(term: Term) -> Sequences:
-    """The word sequences the term stands for ("pre-training": pre training, pretraining);
-    None when there are too many."""
-    if math.prod(len(slot) for slot in term.slots) > _MOST_SEQUENCES:
+def _keys(term: Term) -> list[str] | None:
+    """The keys of which the papers holding ``term`` hold one (the words and runs of
+    words that match it), or None when there are none such (a prefix inside a phrase,
+    four words in a row) or too many to be worth it.
+
+    A term is a run of slots, each of a few alternatives ("pre-training": "pre training"
+    or "pretraining"), so it stands for every choice of one alternative per slot.
+    """
+    if math.prod(len(slot) for slot in term.slots) > _MOST_KEYS:
         return None
-    return [
-        tuple(token for alternative in choice for token in alternative)
-        for choice in itertools.product(*term.slots)
-    ]
+    keys: list[str] = []
+    for choice in itertools.product(*term.slots):
+        tokens = [token for alternative in choice for token in alternative]
+        if len(tokens) == 1 and tokens[0].prefix:
+            keys.append(tokens[0].text + "*")
+        elif len(tokens) > _LONGEST_KEY or any(token.prefix for token in tokens):
+            return None
+        else:
+            keys += map(" ".join, itertools.product(*(alike(token.text) for token in tokens)))
+        if len(keys) > _MOST_KEYS:
+            return None
+    return keys
+
+
+def _packed(masks: Iterable[int], size: int) -> Masks:
+    """Integer bit masks as rows of ``size`` bytes (bit i of an integer: bit i % 8 of
+    byte i // 8)."""
+    little: Literal["little"] = "little"
+    packed = b"".join(map(int.to_bytes, masks, itertools.repeat(size), itertools.repeat(little)))
+    return np.frombuffer(packed, dtype=np.uint8).reshape(-1, size)
 
 
 def bits(mask: int) -> Iterator[int]:
