@@ -48,6 +48,8 @@ FIELDS = {
 }
 _FIELD = re.compile(r"([^\W\d_]+):(?!//)")  # "https://..." is a word
 _ENDS_WORD = frozenset("()") | QUOTES
+_NOT_SPACE = re.compile(r"\S+")
+_KEYWORDS = frozenset({"OR", "AND", "NOT"})
 
 
 class Kind(Enum):
@@ -81,12 +83,32 @@ def compile_query(text: str) -> CompiledQuery:
         raise QueryError(
             f"the query is {len(stripped)} characters long; the limit is {MAX_QUERY_LENGTH}"
         )
+    plain = _plain(text)
+    if plain is not None:
+        return CompiledQuery(stripped, plain)
     root = _Parser(text, lex(text)).parse()
     count = sum(1 for _ in walk_terms(root))
     if count > MAX_TERMS:
         raise QueryError(f"the query has {count} terms; the limit is {MAX_TERMS}")
     _check_looks_for_something(root)
     return CompiledQuery(stripped, root)
+
+
+def _plain(text: str) -> Node | None:
+    """The tree of a query of plain words ("speculative decoding"), the most common kind,
+    without lexing and parsing it; None for any other query. The tree is the parser's."""
+    if not text.isascii():
+        return None
+    terms: list[Node] = []
+    for match in _NOT_SPACE.finditer(text):
+        word = match.group()
+        if not word.isalnum() or word in _KEYWORDS:
+            return None
+        slots = (((Token(word.lower()),),),)
+        terms.append(Term(Field.TEXT, slots, word, match.start() + 1))
+    if not terms or len(terms) > MAX_TERMS:
+        return None
+    return terms[0] if len(terms) == 1 else And(tuple(terms))
 
 
 def lex(text: str) -> list[Lexeme]:
@@ -240,6 +262,15 @@ class _Parser:
 
 def _term(field: Field, lexeme: Lexeme, raw: str, offset: int) -> Term:
     """The term for a word or a phrase's inside; ``offset`` is where ``raw`` starts."""
+    if raw.isascii() and raw.replace(" ", "").isalnum():
+        # Plain words (most terms): each is one word of its own, folded by lower().
+        plain: tuple[Slot, ...] = tuple(((Token(word),),) for word in raw.lower().split())
+        return Term(field, plain, _shown(lexeme), lexeme.position + 1)
+    return _folded_term(field, lexeme, raw, offset)
+
+
+def _folded_term(field: Field, lexeme: Lexeme, raw: str, offset: int) -> Term:
+    """The term for any word or phrase: folded, split into words, hyphens grouped."""
     folded = fold(raw)
     found = words(folded.text)
     if not found:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from digest.matching.query import And, Node, Not, Term
+from digest.matching.query import And, Field, Node, Not, Slot, Term
 
 Masks = npt.NDArray[np.uint8]  # one row of bit masks per term, node or query
 Ints = npt.NDArray[np.int64]
@@ -43,6 +43,8 @@ class ProgramBuilder:
 
     def __init__(self) -> None:
         self.terms: dict[Term, int] = {}
+        # Terms by (field, slots): the same as by Term, but hashed and compared in C.
+        self._term_ids: dict[tuple[Field, tuple[Slot, ...]], int] = {}
         self._nodes: dict[tuple[int, tuple[Edge, ...]], int] = {}
         self._keys: list[tuple[int, tuple[Edge, ...]]] = []  # node id -> (kind, children)
         self._heights: list[int] = []
@@ -63,9 +65,10 @@ class ProgramBuilder:
         return query_id
 
     def _term(self, term: Term) -> int:
-        term_id = self.terms.get(term)
+        key = (term.field, term.slots)
+        term_id = self._term_ids.get(key)
         if term_id is None:
-            term_id = self.terms[term] = len(self.terms)
+            term_id = self._term_ids[key] = self.terms[term] = len(self.terms)
         return term_id
 
     def _edge(self, node: Node) -> Edge:
