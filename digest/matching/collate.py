@@ -3,14 +3,14 @@
 This makes every Match of the day (hundreds of thousands), so it works on
 whole arrays rather than on one subscriber at a time:
 
-1. each distinct query's papers are scored and put in digest order once;
+1. each distinct query's papers are scored and put in digest order once
+   (``rank_queries``);
 2. each distinct query *text* gets one Match per paper it matched, shared by
-   every subscriber who wrote that text; a subscriber for whom one query
-   matched gets a slice of those;
-3. the rows of the subscribers for whom several queries matched are sorted
-   together by (subscriber, paper): a paper that matched several of one
-   subscriber's queries adds up their scores and gets a Match of its own
-   naming them all; then the rows are sorted into digest order.
+   every subscriber who wrote that text;
+3. every (subscriber's query, paper) row is sorted by (subscriber, paper): a
+   paper that several of one subscriber's queries matched adds up their scores
+   and gets a Match of its own naming them all; then the rows are sorted into
+   digest order, and each subscriber gets a slice of one list.
 
 Python objects are made only for the Matches and the lists handed out, by
 ``map``, numpy and slicing (in C), never in a Python loop per match.
@@ -85,16 +85,17 @@ def collate(
     # Every (subscriber's query, paper) row, grouped by (subscriber, paper).
     count = text_count[who.entry_text]  # papers matched by each of a subscriber's queries
     entry = np.repeat(np.arange(len(count)), count)
-    within = _ranges(np.zeros(len(count), dtype=np.int64), count)
-    text = who.entry_text[entry]
-    key = who.entry_subscriber[entry] * papers + ranked.papers[text_from[text] + within]
+    row = _ranges(text_from[who.entry_text], count)  # in ranked's arrays
+    key = who.entry_subscriber[entry] * papers + ranked.papers[row]
     grouped = np.argsort(key, kind="stable")  # stable: a subscriber's queries stay in order
     key = key[grouped]
     firsts = np.flatnonzero(np.diff(key, prepend=-1))
     sizes = np.diff(firsts, append=len(key))
-    totals = _sums(ranked.scores[text_from[text] + within][grouped], sizes)
+    totals = _sums(ranked.scores[row[grouped]], sizes)
     subscriber, paper = np.divmod(key[firsts], papers)
-    match = (text_start[text] + within)[grouped[firsts]]  # the shared Match: one query
+    first = grouped[firsts]
+    text = who.entry_text[entry]
+    match = text_start[text[first]] + row[first] - text_from[text[first]]  # the shared Match
 
     # One Match per (text, paper), in the text's digest order.
     make = _MatchMaker(documents, int(max(ranked.scores.max(initial=0), totals.max(initial=0))))

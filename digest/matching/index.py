@@ -6,13 +6,12 @@ at a time:
 1. Compiling keeps one copy of each distinct query text, and of each distinct
    meaning (many subscribers share them), as rows of one table over the
    distinct terms (``program``).
-2. A day's papers are read once into per-field maps from each word form to
-   the papers holding it, as a bit mask; each distinct term's papers follow
-   from those of its words (phrases are checked word by word only in the
-   papers holding all their words) (``day``).
+2. A day's papers are read once into per-field maps from words, runs of two
+   or three words and prefixes to the papers holding them, as bit masks; most
+   terms' papers are a few of those, found for all terms at once (``day``).
 3. Every distinct query is then evaluated for all papers at once, a few numpy
-   reductions per level of the table; and the subscribers' results are put
-   together from the distinct queries' scored papers with array operations
+   reductions per level of the table; and the subscribers' ranked results are
+   put together from the distinct queries' scored papers with array operations
    (``collate``).
 """
 
