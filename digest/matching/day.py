@@ -42,48 +42,62 @@ _MOST_KEYS = 64  # a term with more is checked word by word
 
 
 @dataclass(frozen=True, slots=True)
+class FieldKeys:
+    """The terms made of keys that look in one field, and their keys."""
+
+    terms: Ints  # ids of the terms
+    keys: list[str]
+    key_from: Ints  # the i-th term's keys are key_ids[key_from[i]:key_from[i + 1]]
+    key_ids: Ints
+    runs: frozenset[str]  # the keys of two or three words: the only runs worth keeping
+
+
+@dataclass(frozen=True, slots=True)
 class Terms:
     """All queries' distinct terms, with what reading a day needs of them, worked out once."""
 
     terms: list[Term]
-    keys: list[str]  # every key of a term made of keys
-    key_from: Ints  # term t's keys are key_ids[key_from[t]:key_from[t + 1]]; none: checked
-    key_ids: Ints
-    checked: list[int]  # the other terms
-    looks_in: npt.NDArray[np.bool_]  # (terms, 3): the fields each term looks in
+    fields: tuple[FieldKeys, FieldKeys, FieldKeys]
+    checked: list[list[int]]  # by field: the terms that are not made of keys
     prefixes: set[str]  # every prefix a term uses
 
     @classmethod
     def of(cls, terms: list[Term]) -> Terms:
-        keys: dict[str, int] = {}
-        key_from = [0]
-        key_ids: list[int] = []
-        checked: list[int] = []
-        looks_in = np.zeros((len(terms), 3), dtype=np.bool_)
+        in_field: list[list[tuple[int, list[str]]]] = [[], [], []]
+        checked: list[list[int]] = [[], [], []]
         for index, term in enumerate(terms):
-            looks_in[index, list(_FIELDS[term.field])] = True
             found = _keys(term)
-            if found is None:
-                checked.append(index)
-            else:
-                key_ids += (keys.setdefault(key, len(keys)) for key in found)
-            key_from.append(len(key_ids))
-        return cls(
-            terms,
-            list(keys),
-            np.array(key_from, dtype=np.int64),
-            np.array(key_ids, dtype=np.int64),
-            checked,
-            looks_in,
-            {
-                token.text
-                for term in terms
-                for slot in term.slots
-                for alternative in slot
-                for token in alternative
-                if token.prefix
-            },
-        )
+            for field_index in _FIELDS[term.field]:
+                if found is None:
+                    checked[field_index].append(index)
+                else:
+                    in_field[field_index].append((index, found))
+        prefixes = {
+            token.text
+            for term in terms
+            for slot in term.slots
+            for alternative in slot
+            for token in alternative
+            if token.prefix
+        }
+        fields = (_field_keys(in_field[0]), _field_keys(in_field[1]), _field_keys(in_field[2]))
+        return cls(terms, fields, checked, prefixes)
+
+
+def _field_keys(terms: list[tuple[int, list[str]]]) -> FieldKeys:
+    keys: dict[str, int] = {}
+    key_from = [0]
+    key_ids: list[int] = []
+    for _, found in terms:
+        key_ids += (keys.setdefault(key, len(keys)) for key in found)
+        key_from.append(len(key_ids))
+    return FieldKeys(
+        np.array([index for index, _ in terms], dtype=np.int64),
+        list(keys),
+        np.array(key_from, dtype=np.int64),
+        np.array(key_ids, dtype=np.int64),
+        frozenset(key for key in keys if " " in key),
+    )
 
 
 class Day:
@@ -98,11 +112,13 @@ class Day:
             bit = 1 << index
             for field_index, texts in enumerate(_texts(document)):
                 keys: set[str] = set()
+                runs: set[str] = set()
                 for text in texts:  # the authors: no run goes from one name into the next
                     found = WORD.findall(fold(text).text)
                     keys.update(found)
-                    keys.update(map(" ".join, itertools.pairwise(found)))
-                    keys.update(map(" ".join, zip(found, found[1:], found[2:], strict=False)))
+                    runs.update(map(" ".join, itertools.pairwise(found)))
+                    runs.update(map(" ".join, zip(found, found[1:], found[2:], strict=False)))
+                keys.update(runs.intersection(terms.fields[field_index].runs))
                 by_key = self.keys[field_index]
                 for key in keys:
                     by_key[key] = by_key.get(key, 0) | bit
@@ -122,23 +138,22 @@ class Day:
         terms = self.terms
         papers = len(self.documents)
         size = (papers + 7) // 8
-        made_of_keys = np.flatnonzero(np.diff(terms.key_from))
         found = np.zeros((len(terms.terms), size), dtype=np.uint8)
         weights = np.zeros((len(terms.terms), papers), dtype=np.int32)
         for field_index, weight in enumerate(WEIGHTS):
             masks = np.zeros((len(terms.terms), size), dtype=np.uint8)
-            if len(made_of_keys):
+            keyed = terms.fields[field_index]
+            if len(keyed.terms):
                 by_key = self.keys[field_index]
-                key_masks = _packed(map(by_key.get, terms.keys, itertools.repeat(0)), size)
-                masks[made_of_keys] = np.bitwise_or.reduceat(
-                    key_masks[terms.key_ids], terms.key_from[made_of_keys], axis=0
+                key_masks = _packed(map(by_key.get, keyed.keys, itertools.repeat(0)), size)
+                masks[keyed.terms] = np.bitwise_or.reduceat(
+                    key_masks[keyed.key_ids], keyed.key_from[:-1], axis=0
                 )
-            if terms.checked:
-                masks[terms.checked] = _packed(
-                    (self._checked(terms.terms[index], field_index) for index in terms.checked),
-                    size,
+            checked = terms.checked[field_index]
+            if checked:
+                masks[checked] = _packed(
+                    (self._checked(terms.terms[index], field_index) for index in checked), size
                 )
-            masks[~terms.looks_in[:, field_index]] = 0
             found |= masks
             weights += weight * np.unpackbits(masks, axis=1, count=papers, bitorder="little")
         return found, weights
