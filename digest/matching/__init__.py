@@ -5,7 +5,9 @@ The query language is described in the README ("Queries"); the modules:
 - ``text``: folding and words, shared by queries and papers;
 - ``parser`` and ``query``: a query's text to a checked tree, or a QueryError;
 - ``analysis``: a paper's fields as positioned words, where a term occurs;
-- ``index``: the Matcher, which matches all subscribers' queries against a day;
+- ``index``: the Matcher, which matches all subscribers' queries against a day, with
+  ``program`` (the distinct queries as one table), ``day`` (a day's papers, and the
+  papers each term is found in) and ``collate`` (each subscriber's ranked matches);
 - ``ranking``: scores and the order of a digest; ``highlight``: marked words.
 """
 

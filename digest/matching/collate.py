@@ -1,92 +1,177 @@
-"""Each subscriber's matches, best first, from the papers each of their queries matched.
+"""Each subscriber's matches, best first, from the papers each distinct query matched.
 
-This makes every Match of the day, so it is written for speed: each query's
-papers are scored and put in order once, the Match objects of a query are made
-once and shared by every subscriber who wrote it, and a subscriber's queries
-are merged by sorting their ready-made rows.
+This makes every Match of the day (hundreds of thousands), so it works on
+whole arrays rather than on one subscriber at a time:
+
+1. each distinct query's papers are scored and put in digest order once
+   (``rank_queries``);
+2. each distinct query *text* gets one Match per paper it matched, shared by
+   every subscriber who wrote that text;
+3. every (subscriber's query, paper) row is sorted by (subscriber, paper): a
+   paper that several of one subscriber's queries matched adds up their scores
+   and gets a Match of its own naming them all; then the rows are sorted into
+   digest order, and each subscriber gets a slice of one list.
+
+Python objects are made only for the Matches and the lists handed out, by
+``map``, numpy and slicing (in C), never in a Python loop per match.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from operator import itemgetter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from digest.matching.analysis import Document
+from digest.matching.day import Weights
+from digest.matching.program import Ints, Masks, Program
 from digest.matching.ranking import Match
 
-Row = tuple[int, int, int]  # (-score, place among equal scores, paper): sorts best first
-Entry = tuple[str, int]  # a subscriber's query: its text, and the id of what it means
-_paper = itemgetter(2)
+Objects = npt.NDArray[np.object_]
+
+# A Match made straight from its four fields, without NamedTuple's Python-level __new__.
+_match: Any = partial(tuple.__new__, Match)
 
 
-class Collator:
-    def __init__(self, documents: list[Document], scores: Callable[[int], dict[int, int]]) -> None:
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """Each distinct query's papers in digest order, with its score for each."""
+
+    starts: Ints  # query q's papers are papers[starts[q]:starts[q + 1]]
+    papers: Ints
+    scores: Ints
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriptions:
+    """Who wrote which query, as arrays: what collation reads of a Matcher."""
+
+    subscribers: list[int]  # subscriber ids, by index
+    texts: list[str]  # each distinct query text
+    labels: list[tuple[str]]  # the same, as a Match names them
+    text_query: Ints  # text -> distinct query id
+    entry_subscriber: Ints  # each (subscriber, text) pair, in the subscriber's order
+    entry_text: Ints
+
+
+def rank_queries(program: Program, found: Masks, weights: Weights, place: Ints) -> Ranked:
+    """Score the papers each query matched (``found``, bit masks) and order them: best
+    score first, then ``place`` (the order of papers with equal scores)."""
+    papers = weights.shape[1]
+    hit = np.flatnonzero(found.any(axis=1))
+    rows, paper = np.nonzero(np.unpackbits(found[hit], axis=1, count=papers, bitorder="little"))
+    query = hit[rows]
+    counts = program.scored_from[query + 1] - program.scored_from[query]
+    terms = program.scored[_ranges(program.scored_from[query], counts)]
+    scores = _sums(weights[terms, np.repeat(paper, counts)].astype(np.int64), counts)
+    order = _best_first(query, scores, place[paper], papers)
+    starts = np.searchsorted(query[order], np.arange(program.query_count + 1))
+    return Ranked(starts, paper[order], scores[order])
+
+
+def collate(
+    who: Subscriptions, ranked: Ranked, documents: Sequence[Document], place: Ints
+) -> dict[int, list[Match]]:
+    """For each subscriber with a match, their matches, best first."""
+    papers = len(documents)
+    text_from = ranked.starts[who.text_query]
+    text_count = ranked.starts[who.text_query + 1] - text_from
+    text_start = np.cumsum(text_count) - text_count
+
+    # Every (subscriber's query, paper) row, grouped by (subscriber, paper).
+    count = text_count[who.entry_text]  # papers matched by each of a subscriber's queries
+    entry = np.repeat(np.arange(len(count)), count)
+    row = _ranges(text_from[who.entry_text], count)  # in ranked's arrays
+    key = who.entry_subscriber[entry] * papers + ranked.papers[row]
+    grouped = np.argsort(key, kind="stable")  # stable: a subscriber's queries stay in order
+    key = key[grouped]
+    firsts = np.flatnonzero(np.diff(key, prepend=-1))
+    sizes = np.diff(firsts, append=len(key))
+    totals = _sums(ranked.scores[row[grouped]], sizes)
+    subscriber, paper = np.divmod(key[firsts], papers)
+    first = grouped[firsts]
+    text = who.entry_text[entry]
+    match = text_start[text[first]] + row[first] - text_from[text[first]]  # the shared Match
+
+    # One Match per (text, paper), in the text's digest order.
+    make = _MatchMaker(documents, int(max(ranked.scores.max(initial=0), totals.max(initial=0))))
+    rows = _ranges(text_from, text_count)
+    texts = np.repeat(np.arange(len(who.labels)), text_count)
+    shared = make(
+        ranked.papers[rows], map(who.labels.__getitem__, texts.tolist()), ranked.scores[rows]
+    )
+
+    # A paper that several of a subscriber's queries matched: a Match naming them all.
+    merged = np.flatnonzero(sizes > 1)
+    members = text[grouped[_ranges(firsts[merged], sizes[merged])]]
+    names = list(map(who.texts.__getitem__, members.tolist()))
+    label_ends = np.cumsum(sizes[merged]).tolist()
+    label_starts = (np.cumsum(sizes[merged]) - sizes[merged]).tolist()
+    labels = map(tuple, map(names.__getitem__, map(slice, label_starts, label_ends)))
+    pool = np.concatenate([shared, make(paper[merged], labels, totals[merged])])
+    match[merged] = len(shared) + np.arange(len(merged))
+
+    # Each subscriber's rows in digest order, handed out as slices of one list.
+    ordered: list[Match] = pool[
+        match[_best_first(subscriber, totals, place[paper], papers)]
+    ].tolist()
+    per_subscriber = np.bincount(subscriber, minlength=len(who.subscribers))
+    matched = np.flatnonzero(per_subscriber)
+    ends = np.cumsum(per_subscriber[matched])
+    return dict(
+        zip(
+            map(who.subscribers.__getitem__, matched.tolist()),
+            map(
+                ordered.__getitem__,
+                map(slice, (ends - per_subscriber[matched]).tolist(), ends.tolist()),
+            ),
+            strict=True,
+        )
+    )
+
+
+class _MatchMaker:
+    """Makes Matches in C, from arrays of papers and scores and an iterable of labels."""
+
+    def __init__(self, documents: Sequence[Document], highest: int) -> None:
         self._ids = [document.id for document in documents]
         self._upvotes = [document.upvotes for document in documents]
-        # When scores tie: more upvotes first, then by id.
-        order = sorted(range(len(documents)), key=lambda i: (-self._upvotes[i], self._ids[i]))
-        self._place = [0] * len(documents)
-        for place, paper in enumerate(order):
-            self._place[paper] = place
-        self._scores = scores  # query id -> {paper: score}
-        self._rows: dict[int, list[Row]] = {}  # query id -> its rows, best first
-        self._ready: dict[Entry, tuple[list[Row], dict[int, Match], list[Match]]] = {}
+        self._scores = [float(score) for score in range(highest + 1)]  # shared, not one each
 
-    def __call__(
-        self, subscribers: list[tuple[int, tuple[Entry, ...]]], matched: dict[int, int]
-    ) -> dict[int, list[Match]]:
-        """For each subscriber with a match, their matches, best first.
+    def __call__(self, papers: Ints, labels: Iterable[tuple[str, ...]], scores: Ints) -> Objects:
+        paper_list = papers.tolist()
+        fields = zip(
+            map(self._ids.__getitem__, paper_list),
+            labels,
+            map(self._scores.__getitem__, scores.tolist()),
+            map(self._upvotes.__getitem__, paper_list),
+            strict=True,
+        )
+        return np.fromiter(map(_match, fields), dtype=object, count=len(paper_list))
 
-        ``subscribers`` pairs each subscriber with their (query text, query id) entries;
-        ``matched`` holds the ids of the queries that matched some paper.
-        """
-        results: dict[int, list[Match]] = {}
-        ready = self._ready.get
-        make_ready = self._make_ready
-        for subscriber, entries in subscribers:
-            hit = [entry for entry in entries if entry[1] in matched]
-            if not hit:
-                continue
-            if len(hit) == 1:  # one query's papers, already in order
-                results[subscriber] = list((ready(hit[0]) or make_ready(hit[0]))[2])
-                continue
-            rows: list[Row] = []
-            by_paper: dict[int, Match] = {}
-            for entry in hit:
-                query_rows, query_matches, _ = ready(entry) or make_ready(entry)
-                rows += query_rows
-                by_paper.update(query_matches)
-            if len(by_paper) < len(rows):  # a paper matched several of the subscriber's queries
-                results[subscriber] = self._merged(hit)
-                continue
-            rows.sort()
-            results[subscriber] = list(map(by_paper.__getitem__, map(_paper, rows)))  # in C
-        return results
 
-    def _make_ready(self, entry: Entry) -> tuple[list[Row], dict[int, Match], list[Match]]:
-        """A query's rows in order and its Match for each paper, made once for every
-        subscriber who wrote the same query the same way."""
-        text, query_id = entry
-        rows = self._rows.get(query_id)
-        if rows is None:
-            place = self._place
-            scores = self._scores(query_id)
-            rows = self._rows[query_id] = sorted((-s, place[p], p) for p, s in scores.items())
-        label, ids, upvotes = (text,), self._ids, self._upvotes
-        matches = {p: Match(ids[p], label, float(-negative), upvotes[p]) for negative, _, p in rows}
-        ready = self._ready[entry] = (rows, matches, list(matches.values()))
-        return ready
+def _best_first(group: Ints, scores: Ints, place: Ints, papers: int) -> Ints:
+    """The order of rows by group, then best score, then place (unique within a group).
+    The rows come grouped: a stable sort (timsort) makes use of it."""
+    span = int(scores.max(initial=0)) + 1
+    if (int(group.max(initial=0)) + 1) * span * papers < 2**62:  # one integer key: faster
+        return np.argsort((group * span + (span - 1 - scores)) * papers + place, kind="stable")
+    return np.lexsort((place, -scores, group))
 
-    def _merged(self, hit: list[Entry]) -> list[Match]:
-        """Papers that matched several queries list them all, and their scores add up."""
-        totals: dict[int, int] = {}
-        texts: dict[int, list[str]] = {}
-        for text, query_id in hit:
-            for negative, _, paper in self._rows[query_id]:
-                totals[paper] = totals.get(paper, 0) - negative
-                texts.setdefault(paper, []).append(text)
-        rows = sorted((-total, self._place[p], p) for p, total in totals.items())
-        return [
-            Match(self._ids[p], tuple(texts[p]), float(-negative), self._upvotes[p])
-            for negative, _, p in rows
-        ]
+
+def _sums(values: Ints, counts: Ints) -> Ints:
+    """The sums of consecutive runs of ``counts[i]`` values (every count at least 1)."""
+    if not len(counts):
+        return values[:0]
+    return np.add.reduceat(values, np.cumsum(counts) - counts)
+
+
+def _ranges(starts: Ints, counts: Ints) -> Ints:
+    """``starts[i] + arange(counts[i])`` for every i, concatenated."""
+    total = int(counts.sum())
+    firsts = np.cumsum(counts) - counts
+    return np.repeat(starts - firsts, counts) + np.arange(total)

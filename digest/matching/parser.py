@@ -15,8 +15,8 @@ Positions in messages are 1-based characters of the query as given.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum, auto
+from typing import NamedTuple
 
 from digest.matching.query import (
     MAX_QUERY_LENGTH,
@@ -47,7 +47,12 @@ FIELDS = {
     "au": Field.AUTHOR,
 }
 _FIELD = re.compile(r"([^\W\d_]+):(?!//)")  # "https://..." is a word
-_ENDS_WORD = frozenset("()") | QUOTES
+_NOT_SPACE = re.compile(r"\S+")
+# A lexeme starts with a parenthesis, a quote, a "-" or a word (up to white space, a
+# parenthesis or a quote). \s is what str.isspace() calls white space.
+_QUOTE = re.compile("[" + "".join(QUOTES) + "]")
+_LEXEME = re.compile(r"[()]|" + _QUOTE.pattern + r"|-|[^\s()" + "".join(QUOTES) + "]+")
+_KEYWORDS = frozenset({"OR", "AND", "NOT"})
 
 
 class Kind(Enum):
@@ -61,8 +66,7 @@ class Kind(Enum):
     FIELD = auto()
 
 
-@dataclass(frozen=True, slots=True)
-class Lexeme:
+class Lexeme(NamedTuple):
     kind: Kind
     text: str
     position: int  # 0-based index into the query as given
@@ -81,6 +85,9 @@ def compile_query(text: str) -> CompiledQuery:
         raise QueryError(
             f"the query is {len(stripped)} characters long; the limit is {MAX_QUERY_LENGTH}"
         )
+    plain = _plain(text)
+    if plain is not None:
+        return CompiledQuery(stripped, plain)
     root = _Parser(text, lex(text)).parse()
     count = sum(1 for _ in walk_terms(root))
     if count > MAX_TERMS:
@@ -89,35 +96,48 @@ def compile_query(text: str) -> CompiledQuery:
     return CompiledQuery(stripped, root)
 
 
+def _plain(text: str) -> Node | None:
+    """The tree of a query of plain words ("speculative decoding"), the most common kind,
+    without lexing and parsing it; None for any other query. The tree is the parser's."""
+    if not text.isascii():
+        return None
+    terms: list[Node] = []
+    for match in _NOT_SPACE.finditer(text):
+        word = match.group()
+        if not word.isalnum() or word in _KEYWORDS:
+            return None
+        slots = (((Token(word.lower()),),),)
+        terms.append(Term(Field.TEXT, slots, word, match.start() + 1))
+    if not terms or len(terms) > MAX_TERMS:
+        return None
+    return terms[0] if len(terms) == 1 else And(tuple(terms))
+
+
 def lex(text: str) -> list[Lexeme]:
     lexemes: list[Lexeme] = []
     i = 0
-    while i < len(text):
+    while (found := _LEXEME.search(text, i)) is not None:  # skips white space
+        i = found.start()
         char = text[i]
-        if char.isspace():
-            i += 1
-        elif char in "()":
+        if char in "()":
             lexemes.append(Lexeme(Kind.OPEN if char == "(" else Kind.CLOSE, char, i))
             i += 1
         elif char in QUOTES:
-            end = next((j for j in range(i + 1, len(text)) if text[j] in QUOTES), -1)
-            if end < 0:
+            closing = _QUOTE.search(text, i + 1)
+            if closing is None:
                 raise QueryError(f"the quote at character {i + 1} is never closed")
-            lexemes.append(Lexeme(Kind.PHRASE, text[i + 1 : end], i))
-            i = end + 1
+            lexemes.append(Lexeme(Kind.PHRASE, text[i + 1 : closing.start()], i))
+            i = closing.end()
         elif char == "-":  # at the start of a term; inside "memory-efficient" the word reads it
             if i + 1 == len(text) or text[i + 1].isspace() or text[i + 1] == ")":
                 raise QueryError(f"'-' at character {i + 1} needs a word right after it")
             lexemes.append(Lexeme(Kind.NOT, "-", i))
             i += 1
         else:
-            end = i
-            while end < len(text) and not text[end].isspace() and text[end] not in _ENDS_WORD:
-                end += 1
-            lexeme = _word_or_keyword(text, i, end)
+            lexeme = _word_or_keyword(text, i, found.end())
             lexemes.append(lexeme)
             # After a field, what follows its colon is read on its own ("title:-x", "au:dao").
-            i = i + len(lexeme.text) + 1 if lexeme.kind is Kind.FIELD else end
+            i = i + len(lexeme.text) + 1 if lexeme.kind is Kind.FIELD else found.end()
     return lexemes
 
 
@@ -240,6 +260,15 @@ class _Parser:
 
 def _term(field: Field, lexeme: Lexeme, raw: str, offset: int) -> Term:
     """The term for a word or a phrase's inside; ``offset`` is where ``raw`` starts."""
+    if raw.isascii() and raw.replace(" ", "").isalnum():
+        # Plain words (most terms): each is one word of its own, folded by lower().
+        plain: tuple[Slot, ...] = tuple(((Token(word),),) for word in raw.lower().split())
+        return Term(field, plain, _shown(lexeme), lexeme.position + 1)
+    return _folded_term(field, lexeme, raw, offset)
+
+
+def _folded_term(field: Field, lexeme: Lexeme, raw: str, offset: int) -> Term:
+    """The term for any word or phrase: folded, split into words, hyphens grouped."""
     folded = fold(raw)
     found = words(folded.text)
     if not found:

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from digest.errors import InputError
 
@@ -31,9 +32,9 @@ class Field(StrEnum):
     AUTHOR = "author"
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One folded word of a term; a prefix matches every word that starts with it."""
+class Token(NamedTuple):
+    """One folded word of a term; a prefix matches every word that starts with it.
+    (A tuple: hashed and compared in C, as the terms of 100,000 subscribers are.)"""
 
     text: str
     prefix: bool = False

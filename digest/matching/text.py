@@ -133,3 +133,9 @@ def plurals(form: str) -> tuple[str, ...]:
     if form.endswith(("ix", "ex")):
         guesses.add(form[:-2] + "ices")
     return tuple(sorted(guess for guess in guesses if form in forms(guess)))
+
+
+@lru_cache(maxsize=65536)
+def alike(word: str) -> tuple[str, ...]:
+    """Every word that matches ``word`` (shares a form with it), ``word`` included."""
+    return tuple(sorted({alike for form in forms(word) for alike in plurals(form)}))
