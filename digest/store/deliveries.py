@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -46,6 +46,108 @@ async def already_delivered(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """What one subscriber is to be sent: these papers, in a digest due at ``due_at``."""
+
+    matches: Sequence[Match]
+    due_at: dt.datetime
+
+
+# Subscribers looked up per statement: well under the 32,767 parameters PostgreSQL binds.
+_LOOKUP_CHUNK = 10_000
+
+
+async def enqueue_many(
+    session: AsyncSession, queued: Mapping[int, Queued], run_id: int | None, now: dt.datetime
+) -> dict[int, int]:
+    """Put each subscriber's papers in their outbox and in the ledger, in a few
+    statements for all of them; returns each subscriber's delivery id.
+
+    Papers join the subscriber's delivery that is still waiting for its first
+    attempt, if there is one (so days caught up together make one email, and a weekly
+    digest collects a week of papers); otherwise a new delivery is created, due at
+    ``due_at``. A waiting delivery due later than ``due_at`` becomes due then (a
+    subscriber who went from weekly to daily gets their papers with the next run). The
+    ledger's unique (subscriber, paper) key refuses a paper a subscriber was already
+    given.
+    """
+    if not queued:
+        return {}
+    waiting = await _waiting_deliveries(session, list(queued))
+    created = [subscriber_id for subscriber_id in queued if subscriber_id not in waiting]
+    delivery_ids = {
+        subscriber_id: delivery_id for subscriber_id, (delivery_id, _) in waiting.items()
+    }
+    if created:
+        rows = await session.execute(
+            insert(Delivery).returning(
+                Delivery.subscriber_id, Delivery.id, sort_by_parameter_order=True
+            ),
+            [
+                {
+                    "subscriber_id": subscriber_id,
+                    "run_id": run_id,
+                    "status": DeliveryStatus.PENDING,
+                    "next_attempt_at": queued[subscriber_id].due_at,
+                    "created_at": now,
+                }
+                for subscriber_id in created
+            ],
+        )
+        delivery_ids.update((subscriber_id, delivery_id) for subscriber_id, delivery_id in rows)
+    sooner = [
+        {"b_id": delivery_id, "b_due": queued[subscriber_id].due_at}
+        for subscriber_id, (delivery_id, due) in waiting.items()
+        if queued[subscriber_id].due_at < due
+    ]
+    if sooner:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id == bindparam("b_id"))
+            .values(next_attempt_at=bindparam("b_due"))
+            .execution_options(synchronize_session=False),
+            sooner,
+        )
+    await session.execute(
+        insert(DeliveryPaper),
+        [
+            {
+                "delivery_id": delivery_ids[subscriber_id],
+                "subscriber_id": subscriber_id,
+                "paper_id": match.paper_id,
+                "score": match.score,
+                "matched_queries": list(match.queries),
+            }
+            for subscriber_id, entry in queued.items()
+            for match in entry.matches
+        ],
+    )
+    return delivery_ids
+
+
+async def _waiting_deliveries(
+    session: AsyncSession, subscriber_ids: Sequence[int]
+) -> dict[int, tuple[int, dt.datetime]]:
+    """Each subscriber's newest delivery still waiting for its first attempt, with its
+    due time, locked (PostgreSQL) so a sender cannot claim it while papers join it."""
+    waiting: dict[int, tuple[int, dt.datetime]] = {}
+    for start in range(0, len(subscriber_ids), _LOOKUP_CHUNK):
+        rows = await session.execute(
+            select(Delivery.subscriber_id, Delivery.id, Delivery.next_attempt_at)
+            .where(
+                Delivery.subscriber_id.in_(subscriber_ids[start : start + _LOOKUP_CHUNK]),
+                Delivery.status == DeliveryStatus.PENDING,
+                Delivery.attempts == 0,
+            )
+            .order_by(Delivery.id)
+            .with_for_update(skip_locked=True)
+        )
+        for subscriber_id, delivery_id, due in rows:
+            waiting[subscriber_id] = (delivery_id, due)  # ordered by id: the newest wins
+    return waiting
+
+
 async def enqueue(
     session: AsyncSession,
     subscriber_id: int,
@@ -54,66 +156,9 @@ async def enqueue(
     now: dt.datetime,
     due_at: dt.datetime | None = None,
 ) -> int:
-    """Put these papers in the subscriber's outbox and the ledger; returns the delivery id.
-
-    Papers join the subscriber's delivery that is still waiting for its first
-    attempt, if there is one (so days caught up together make one email, and a weekly
-    digest collects a week of papers); otherwise a new delivery is created, due at
-    ``due_at`` (default: now). A waiting delivery due later than ``due_at`` becomes due
-    then (a subscriber who went from weekly to daily gets their papers with the next
-    run). The ledger's unique (subscriber, paper) key refuses a paper the subscriber was
-    already given.
-    """
-    due = due_at or now
-    waiting = (
-        await session.execute(
-            select(Delivery.id, Delivery.next_attempt_at)
-            .where(
-                Delivery.subscriber_id == subscriber_id,
-                Delivery.status == DeliveryStatus.PENDING,
-                Delivery.attempts == 0,
-            )
-            .order_by(Delivery.id.desc())
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-    ).first()
-    if waiting is None:
-        delivery_id = await session.scalar(
-            insert(Delivery)
-            .values(
-                subscriber_id=subscriber_id,
-                run_id=run_id,
-                status=DeliveryStatus.PENDING,
-                next_attempt_at=due,
-                created_at=now,
-            )
-            .returning(Delivery.id)
-        )
-        assert delivery_id is not None
-    else:
-        delivery_id, waiting_until = waiting
-        if due < waiting_until:
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery_id)
-                .values(next_attempt_at=due)
-                .execution_options(synchronize_session=False)
-            )
-    await session.execute(
-        insert(DeliveryPaper),
-        [
-            {
-                "delivery_id": delivery_id,
-                "subscriber_id": subscriber_id,
-                "paper_id": match.paper_id,
-                "score": match.score,
-                "matched_queries": list(match.queries),
-            }
-            for match in matches
-        ],
-    )
-    return delivery_id
+    """``enqueue_many`` for one subscriber; returns the delivery id."""
+    queued = {subscriber_id: Queued(matches, due_at or now)}
+    return (await enqueue_many(session, queued, run_id, now))[subscriber_id]
 
 
 async def release_held(session: AsyncSession, now: dt.datetime, held_until: dt.datetime) -> int:
