@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -44,13 +45,13 @@ class PaperView:
     number: int  # its place in the email, from 1
     id: str
     title: str
-    title_segments: list[Segment]  # the title with the matched words marked
+    title_segments: tuple[Segment, ...]  # the title with the matched words marked
     url: str  # its Hugging Face page
     arxiv_url: str
     pdf_url: str
     authors: str  # the first three, then "et al."
     excerpt: str  # the start of the abstract, cut at a word boundary
-    excerpt_segments: list[Segment]
+    excerpt_segments: tuple[Segment, ...]
     upvotes: int
     github_repo: str | None
     github_stars: int | None
@@ -133,13 +134,29 @@ def compact_count(count: int) -> str:
     return f"{count // 1000}k"
 
 
-def paper_view(pick: Pick, number: int, *, thumbnails: bool = False) -> PaperView:
-    paper = pick.paper
-    queries = list(pick.matched_queries)
-    title = one_line(paper.title)
+@lru_cache(maxsize=8192)
+def marked_texts(
+    title: str, abstract: str, queries: tuple[str, ...]
+) -> tuple[tuple[Segment, ...], str, tuple[Segment, ...]]:
+    """The title with its matches marked, the excerpt, and the excerpt marked.
+
+    Cached (hence tuples): highlighting was most of the cost of a digest, and
+    the digests of one run show the same few papers for the same few queries.
+    """
     title_segments = highlight(title, queries, Field.TITLE)
     abstract_excerpt = excerpt_showing_a_match(
-        one_line(paper.abstract), queries, title_marked=any(hit for _, hit in title_segments)
+        abstract, queries, title_marked=any(hit for _, hit in title_segments)
+    )
+    excerpt_segments = highlight(abstract_excerpt, queries, Field.ABSTRACT)
+    return tuple(title_segments), abstract_excerpt, tuple(excerpt_segments)
+
+
+def paper_view(pick: Pick, number: int, *, thumbnails: bool = False) -> PaperView:
+    paper = pick.paper
+    queries = tuple(pick.matched_queries)
+    title = one_line(paper.title)
+    title_segments, abstract_excerpt, excerpt_segments = marked_texts(
+        title, one_line(paper.abstract), queries
     )
     paper_id = quote(paper.id, safe="./")
     stars = paper.github_stars
@@ -155,7 +172,7 @@ def paper_view(pick: Pick, number: int, *, thumbnails: bool = False) -> PaperVie
         pdf_url=f"{ARXIV_URL}/pdf/{paper_id}",
         authors=short_authors([one_line(name) for name in paper.authors]),
         excerpt=abstract_excerpt,
-        excerpt_segments=highlight(abstract_excerpt, queries, Field.ABSTRACT),
+        excerpt_segments=excerpt_segments,
         upvotes=paper.upvotes,
         github_repo=github,
         github_stars=stars,
@@ -163,7 +180,7 @@ def paper_view(pick: Pick, number: int, *, thumbnails: bool = False) -> PaperVie
         project_page=web_url(paper.project_page),
         ai_summary=summary or None,
         thumbnail_url=web_url(paper.thumbnail_url) if thumbnails else None,
-        matched_queries=tuple(queries),
+        matched_queries=queries,
     )
 
 

@@ -327,3 +327,19 @@ def test_an_excerpt_moves_to_the_sentence_that_matched() -> None:
     assert moved == "…Here a transformer appears. The end."
     assert kept.startswith("Nothing to see") and kept.endswith("…")
     assert unmatched == kept
+
+
+def test_one_paper_is_marked_for_each_readers_own_queries() -> None:
+    # Marking is cached across digests: two readers of the same paper, in the same
+    # process, must each see the words of their own query marked, not the other's.
+    paper = recorded_papers()[0]
+    first, second = [w.lower() for w in paper.title.split() if w.isalpha() and len(w) > 5][:2]
+    email = composer()
+
+    def marked(query: str) -> set[str]:
+        message = email.digest_for(subscriber([query]), [Pick(paper, [query])])
+        return {mark.get_text().lower() for mark in _soup(message).select("h2 mark")}
+
+    assert marked(first) == {first}
+    assert marked(second) == {second}
+    assert marked(first) == {first}
