@@ -21,16 +21,10 @@ from digest.sources import Listing, Source
 from digest.store import subscribers
 from tests.support.listing_server import ListingServer, daily_papers, serving
 from tests.support.outbox import FakeClock
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 from tests.support.week import WEEKDAYS, matches, papers_of, service_app, week_of_listings
 
 UTC = dt.UTC
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import hf_fixture
 from tests.support.cli import SECRET_KEY, Digest
 from tests.support.listing_server import ListingServer, Reply, daily_papers, serving
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 
 # Checked by hand against the recording (tests/data/fixtures/hf/api-daily_papers-2026-06-12.json).
 SUBSCRIBERS = {
@@ -33,12 +33,6 @@ def listing() -> Iterator[ListingServer]:
     with serving(
         daily_papers({"2026-06-12": hf_fixture("api-daily_papers-2026-06-12.json")})
     ) as server:
-        yield server
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
         yield server
 
 

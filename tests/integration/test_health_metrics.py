@@ -4,10 +4,8 @@ uvicorn; and 503 when the database cannot be reached."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from digest import pipeline
@@ -20,18 +18,12 @@ from digest.store import subscribers
 from digest.web import create_app
 from tests.support.listing_server import Reply, Request, daily_papers, serving
 from tests.support.outbox import FakeClock
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 from tests.support.web import Site
 from tests.support.web import serving as web_serving
 from tests.support.week import WEEKDAYS, matches, week_of_listings
 
 SATURDAY = dt.datetime(2026, 6, 13, 7, 0, tzinfo=dt.UTC)  # the morning after Friday's listing
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
 
 
 FAILING: set[str] = set()

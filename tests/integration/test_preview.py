@@ -22,7 +22,7 @@ from tests.support.cli import SECRET_KEY, Digest
 from tests.support.email_page import SCREENSHOTS, look
 from tests.support.emails import BROAD_QUERIES
 from tests.support.listing_server import ListingServer, daily_papers, serving
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 
 DAY = "2026-06-12"
 # Checked by hand against the recording: bob's three "transformer" papers.
@@ -32,12 +32,6 @@ BOB_PAPERS = {"2606.13289", "2606.09446", "2606.08788"}
 @pytest.fixture
 def listing() -> Iterator[ListingServer]:
     with serving(daily_papers({DAY: hf_fixture("api-daily_papers-2026-06-12.json")})) as server:
-        yield server
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
         yield server
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
-
-import pytest
 
 from digest import alerts, pipeline
 from digest.db import Database
@@ -16,14 +13,8 @@ from digest.store import runs
 from tests.support.cli import SECRET_KEY, Digest
 from tests.support.listing_server import Reply, Request, daily_papers, serving
 from tests.support.outbox import FakeClock
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 from tests.support.week import WEEKDAYS, service_app, week_of_listings
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
 
 
 async def test_the_lock_is_held_by_one_holder_at_a_time(db: Database, database_url: str) -> None:

@@ -39,7 +39,7 @@ from tests.support.listing_server import (
     routes,
     serving,
 )
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 
 DAY = "2026-06-12"
 RECORDING = hf_fixture("api-daily_papers-2026-06-12.json")
@@ -70,12 +70,6 @@ def site(listings: Mapping[str, bytes], pages: Mapping[str, bytes] | None = None
 @pytest.fixture
 def listing() -> Iterator[ListingServer]:
     with serving(site({DAY: RECORDING})) as server:
-        yield server
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
         yield server
 
 

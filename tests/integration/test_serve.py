@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,24 +21,10 @@ from tests.conftest import hf_fixture
 from tests.support.cli import SECRET_KEY
 from tests.support.listing_server import Reply, Request, daily_papers, serving
 from tests.support.processes import Process, until, until_async
-from tests.support.smtp_server import SmtpServer, free_port, smtp_serving
+from tests.support.smtp_server import SmtpServer, free_port
 from tests.support.week import RECORDING
 
 RELEASE_BOUND_SECONDS = 60.0
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in started:
-        process.stop_for_good()
 
 
 def recent_days() -> dict[str, bytes]:

@@ -21,16 +21,10 @@ from tests.conftest import hf_fixture
 from tests.support.cli import SECRET_KEY, Digest
 from tests.support.listing_server import daily_papers, serving
 from tests.support.outbox import START, seed
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 
 BOUND = 60.0  # seconds any wait in these tests may take at most
 LISTING = "api-daily_papers-2026-06-12.json"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
 
 
 def sender_env(database_url: str, smtp: SmtpServer, **settings: str) -> dict[str, str]:
