@@ -20,6 +20,7 @@ from digest.store import subscribers
 from tests.conftest import hf_fixture
 from tests.support.cli import SECRET_KEY
 from tests.support.listing_server import Reply, Request, daily_papers, serving
+from tests.support.outbox import delivery_counts
 from tests.support.processes import Process, until, until_async
 from tests.support.smtp_server import SmtpServer, free_port
 from tests.support.week import RECORDING
@@ -59,14 +60,6 @@ async def add_readers(db: Database, count: int) -> list[str]:
                 session, address, ["model"], SubscriberStatus.ACTIVE, dt.datetime.now(dt.UTC)
             )
     return addresses
-
-
-async def delivery_counts(db: Database) -> dict[DeliveryStatus, int]:
-    async with db.transaction() as session:
-        rows = await session.execute(
-            select(Delivery.status, func.count()).group_by(Delivery.status)
-        )
-        return {DeliveryStatus(status): count for status, count in rows}
 
 
 def start_serve(
