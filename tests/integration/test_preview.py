@@ -18,7 +18,7 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.conftest import hf_fixture
-from tests.support.cli import SECRET_KEY, Digest
+from tests.support.cli import Digest, digest_env
 from tests.support.email_page import SCREENSHOTS, look
 from tests.support.emails import BROAD_QUERIES
 from tests.support.listing_server import ListingServer, daily_papers, serving
@@ -45,18 +45,7 @@ def digest(
 ) -> Digest:
     """A database holding the day's papers (stored by a run with nobody subscribed)."""
     monkeypatch.chdir(tmp_path)
-    cli = Digest(
-        {
-            "DIGEST_DATABASE_URL": database_url,
-            "DIGEST_HF_BASE_URL": listing.url,
-            "DIGEST_SMTP_HOST": smtp.host,
-            "DIGEST_SMTP_PORT": str(smtp.port),
-            "DIGEST_SMTP_TLS": "none",
-            "DIGEST_SECRET_KEY": SECRET_KEY,
-            "DIGEST_MAIL_FROM": "Paper Digest <digest@example.org>",
-            "DIGEST_PUBLIC_URL": "https://digest.example.org",
-        }
-    )
+    cli = Digest(digest_env(database_url, smtp, listing_url=listing.url))
     assert cli("db", "upgrade").exit_code == 0
     stored = cli("run", "--date", DAY)
     assert "nothing_new: 30 papers fetched, 30 new" in stored.stdout, stored.output

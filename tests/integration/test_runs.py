@@ -27,7 +27,7 @@ from digest.db import Database
 from digest.models import Delivery, DeliveryPaper, Paper, Run
 from digest.sources.hf_parse import parse_api_items
 from tests.conftest import hf_fixture
-from tests.support.cli import SECRET_KEY, Digest
+from tests.support.cli import Digest, digest_env
 from tests.support.listing_server import (
     TEXT,
     ListingServer,
@@ -83,17 +83,14 @@ def digest(
 ) -> Digest:
     monkeypatch.chdir(tmp_path)
     run = Digest(
-        {
-            "DIGEST_DATABASE_URL": database_url,
-            "DIGEST_HF_BASE_URL": listing.url,
-            "DIGEST_SMTP_HOST": smtp.host,
-            "DIGEST_SMTP_PORT": str(smtp.port),
-            "DIGEST_SMTP_TLS": "none",
-            "DIGEST_SECRET_KEY": SECRET_KEY,
-            "DIGEST_MAIL_FROM": "Paper Digest <digest@example.org>",
-            "DIGEST_HTTP_RETRIES": "2",
-            "DIGEST_HTTP_BACKOFF_SECONDS": "0",
-        }
+        digest_env(
+            database_url,
+            smtp,
+            listing_url=listing.url,
+            public_url=None,
+            http_retries="2",
+            http_backoff_seconds="0",
+        )
     )
     assert run("db", "upgrade").exit_code == 0
     return run

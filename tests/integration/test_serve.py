@@ -18,7 +18,7 @@ from digest.db import Database
 from digest.models import Delivery, DeliveryStatus, Run, SubscriberStatus
 from digest.store import subscribers
 from tests.conftest import hf_fixture
-from tests.support.cli import SECRET_KEY
+from tests.support.cli import digest_env
 from tests.support.listing_server import Reply, Request, daily_papers, serving
 from tests.support.outbox import delivery_counts
 from tests.support.processes import Process, until, until_async
@@ -36,20 +36,15 @@ def recent_days() -> dict[str, bytes]:
 
 
 def serve_env(database_url: str, smtp: SmtpServer, listing_url: str) -> dict[str, str]:
-    return {
-        "DIGEST_DATABASE_URL": database_url,
-        "DIGEST_HF_BASE_URL": listing_url,
-        "DIGEST_HTTP_RETRIES": "0",
-        "DIGEST_SMTP_HOST": smtp.host,
-        "DIGEST_SMTP_PORT": str(smtp.port),
-        "DIGEST_SMTP_TLS": "none",
-        "DIGEST_SECRET_KEY": SECRET_KEY,
-        "DIGEST_MAIL_FROM": "Paper Digest <digest@example.org>",
-        "DIGEST_PUBLIC_URL": "https://digest.example.org",
-        "DIGEST_WORKER_POLL_SECONDS": "0.2",
-        "DIGEST_SMTP_CONCURRENCY": "2",
-        "DIGEST_SEND_BATCH_SIZE": "5",
-    }
+    return digest_env(
+        database_url,
+        smtp,
+        listing_url=listing_url,
+        http_retries="0",
+        worker_poll_seconds="0.2",
+        smtp_concurrency="2",
+        send_batch_size="5",
+    )
 
 
 async def add_readers(db: Database, count: int) -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from digest.db import Database
 from digest.models import Delivery, DeliveryStatus
 from tests.conftest import hf_fixture
-from tests.support.cli import SECRET_KEY, Digest
+from tests.support.cli import Digest, digest_env
 from tests.support.listing_server import daily_papers, serving
 from tests.support.outbox import START, delivery_counts, seed
 from tests.support.processes import Process, until, until_async
@@ -23,17 +23,7 @@ LISTING = "api-daily_papers-2026-06-12.json"
 
 
 def sender_env(database_url: str, smtp: SmtpServer, **settings: str) -> dict[str, str]:
-    env = {
-        "DIGEST_DATABASE_URL": database_url,
-        "DIGEST_SMTP_HOST": smtp.host,
-        "DIGEST_SMTP_PORT": str(smtp.port),
-        "DIGEST_SMTP_TLS": "none",
-        "DIGEST_SECRET_KEY": SECRET_KEY,
-        "DIGEST_MAIL_FROM": "Paper Digest <digest@example.org>",
-        "DIGEST_PUBLIC_URL": "https://digest.example.org",
-        "DIGEST_WORKER_POLL_SECONDS": "0.2",
-    }
-    return env | {f"DIGEST_{name.upper()}": value for name, value in settings.items()}
+    return digest_env(database_url, smtp, **({"worker_poll_seconds": "0.2"} | settings))
 
 
 async def test_a_killed_sender_loses_nothing_and_repeats_at_most_what_was_in_flight(
