@@ -12,15 +12,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from digest.db import Database
-from digest.models import Delivery, DeliveryStatus, Run, SubscriberStatus
+from digest.models import DeliveryStatus, Run, SubscriberStatus
 from digest.store import subscribers
 from tests.conftest import hf_fixture
 from tests.support.cli import digest_env
 from tests.support.listing_server import Reply, Request, daily_papers, serving
-from tests.support.outbox import delivery_counts
+from tests.support.outbox import assert_nothing_half_recorded, delivery_counts
 from tests.support.processes import Process, until, until_async
 from tests.support.smtp_server import SmtpServer, free_port
 from tests.support.week import RECORDING
@@ -94,19 +94,7 @@ async def test_serve_runs_at_start_up_serves_and_stops_gracefully_mid_sending(
     assert any(e["logger"] == "uvicorn.error" for e in events)  # third-party lines too
     assert not any("exc_info" in event for event in events)
     assert not any(address in err for address in addresses)  # no address in the log
-    # Nothing half-recorded: what the server has is 'sent', the rest waits, unclaimed.
-    counts = await delivery_counts(db)
-    delivered = len(smtp.received)
-    assert counts.get(DeliveryStatus.SENDING, 0) == 0
-    assert counts.get(DeliveryStatus.SENT, 0) == delivered < len(addresses)
-    assert counts.get(DeliveryStatus.PENDING, 0) == len(addresses) - delivered
-    async with db.transaction() as session:
-        tried = await session.scalar(
-            select(func.count()).where(
-                Delivery.status == DeliveryStatus.PENDING, Delivery.attempts > 0
-            )
-        )
-    assert tried == 0
+    await assert_nothing_half_recorded(db, len(smtp.received), len(addresses))
     assert smtp.count_by_recipient() == dict.fromkeys(smtp.count_by_recipient(), 1)
 
 

@@ -8,14 +8,14 @@ import signal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from digest.db import Database
 from digest.models import Delivery, DeliveryStatus
 from tests.conftest import hf_fixture
 from tests.support.cli import Digest, digest_env
 from tests.support.listing_server import daily_papers, serving
-from tests.support.outbox import START, delivery_counts, seed
+from tests.support.outbox import START, assert_nothing_half_recorded, delivery_counts, seed
 from tests.support.processes import Process, until, until_async
 from tests.support.smtp_server import SmtpServer
 
@@ -86,19 +86,8 @@ async def test_sigterm_finishes_what_is_in_flight_and_hands_back_the_rest(
     worker.signal(signal.SIGTERM)
     assert await worker.wait() == 0, worker.output()
 
-    # Nothing half-recorded: every message the server has is 'sent', the rest wait unclaimed.
     delivered = len(smtp.received)
-    counts = await delivery_counts(db)
-    assert counts.get(DeliveryStatus.SENDING, 0) == 0
-    assert counts.get(DeliveryStatus.SENT, 0) == delivered < len(addresses)
-    assert counts.get(DeliveryStatus.PENDING, 0) == len(addresses) - delivered
-    async with db.transaction() as session:
-        tried = await session.scalar(
-            select(func.count()).where(
-                Delivery.status == DeliveryStatus.PENDING, Delivery.attempts > 0
-            )
-        )
-    assert tried == 0  # handed back without an attempt counted
+    await assert_nothing_half_recorded(db, delivered, len(addresses))
 
     sent = await asyncio.to_thread(Digest(env), "send")
     assert sent.exit_code == 0, sent.output

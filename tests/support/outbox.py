@@ -106,6 +106,23 @@ async def delivery_counts(db: Database) -> dict[DeliveryStatus, int]:
         return {DeliveryStatus(status): count for status, count in rows}
 
 
+async def assert_nothing_half_recorded(db: Database, delivered: int, queued: int) -> None:
+    """After a sender stopped gracefully: the ``delivered`` messages the SMTP server has are
+    'sent', and the rest of the ``queued`` wait unclaimed, handed back without an attempt
+    counted. Some must be left over, or the stop came too late to prove anything."""
+    counts = await delivery_counts(db)
+    assert counts.get(DeliveryStatus.SENDING, 0) == 0
+    assert counts.get(DeliveryStatus.SENT, 0) == delivered < queued
+    assert counts.get(DeliveryStatus.PENDING, 0) == queued - delivered
+    async with db.transaction() as session:
+        tried = await session.scalar(
+            select(func.count()).where(
+                Delivery.status == DeliveryStatus.PENDING, Delivery.attempts > 0
+            )
+        )
+    assert tried == 0
+
+
 async def subscriber(db: Database, address: str) -> Subscriber:
     async with db.transaction() as session:
         found = await session.scalar(
