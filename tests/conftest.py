@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -72,33 +72,36 @@ def postgres_pool(postgres_available: str | None) -> Iterator[DatabasePool]:
         pool.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with no rows on each engine: a new SQLite file (no tables yet; the
-    service migrates SQLite by itself), then a migrated PostgreSQL database."""
+def _url_on_engine(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    make: Callable[[DatabasePool], str],
+    discard: Callable[[DatabasePool, str], None],
+) -> Iterator[str]:
+    """The URL of a new SQLite file, or of a PostgreSQL database that ``make`` takes from
+    the pool and ``discard`` hands back after the test, by ``request.param``."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'digest.db'}"
         return
     pool: DatabasePool = request.getfixturevalue("postgres_pool")
-    name = pool.acquire()
+    name = make(pool)
     try:
         yield pool.url(name)
     finally:
-        pool.release(name)
+        discard(pool, name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no rows on each engine: a new SQLite file (no tables yet; the
+    service migrates SQLite by itself), then a migrated PostgreSQL database."""
+    yield from _url_on_engine(request, tmp_path, DatabasePool.acquire, DatabasePool.release)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database with no tables at all on each engine, for tests of migrating."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'digest.db'}"
-        return
-    pool: DatabasePool = request.getfixturevalue("postgres_pool")
-    name = pool.empty()
-    try:
-        yield pool.url(name)
-    finally:
-        pool.drop(name)
+    yield from _url_on_engine(request, tmp_path, DatabasePool.empty, DatabasePool.drop)
 
 
 @pytest.fixture

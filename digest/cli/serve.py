@@ -7,19 +7,12 @@ import click
 from digest import service
 from digest.app import App
 from digest.cli._context import run_with_app
+from digest.cli._listen import listen_options
 from digest.web.server import bind
 
 
 @click.command()
-@click.option(
-    "--host", default=None, help="Address to listen on (default: DIGEST_WEB_HOST, 127.0.0.1)."
-)
-@click.option(
-    "--port",
-    type=click.IntRange(1, 65535),
-    default=None,
-    help="Port to listen on (default: DIGEST_WEB_PORT, 8000).",
-)
+@listen_options
 def serve(host: str | None, port: int | None) -> None:
     """Run the service: the web pages, the daily job and the sending, until stopped.
 

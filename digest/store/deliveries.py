@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Table, Update, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -277,6 +277,17 @@ async def mark_sent(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def _update_each_still_claimed(claimed_by: str) -> Update:
+    """An UPDATE of the delivery bound as ``b_id`` (one per parameter set, so each row gets
+    its own values) that touches it only while ``claimed_by`` still holds it: a claim
+    taken over after its lease ran out belongs to the other sender now."""
+    return _deliveries.update().where(
+        _deliveries.c.id == bindparam("b_id"),
+        _deliveries.c.status == DeliveryStatus.SENDING.value,
+        _deliveries.c.claimed_by == claimed_by,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Retry:
     delivery_id: int
@@ -289,13 +300,7 @@ async def retry_later(session: AsyncSession, retries: Sequence[Retry], claimed_b
     if not retries:
         return
     await session.execute(
-        _deliveries.update()
-        .where(
-            _deliveries.c.id == bindparam("b_id"),
-            _deliveries.c.status == DeliveryStatus.SENDING.value,
-            _deliveries.c.claimed_by == claimed_by,
-        )
-        .values(
+        _update_each_still_claimed(claimed_by).values(
             status=DeliveryStatus.PENDING.value,
             last_error=bindparam("b_error"),
             next_attempt_at=bindparam("b_when", type_=UtcDateTime()),
@@ -325,13 +330,7 @@ async def mark_failed(
     if not failures:
         return []
     await session.execute(
-        _deliveries.update()
-        .where(
-            _deliveries.c.id == bindparam("b_id"),
-            _deliveries.c.status == DeliveryStatus.SENDING.value,
-            _deliveries.c.claimed_by == claimed_by,
-        )
-        .values(
+        _update_each_still_claimed(claimed_by).values(
             status=DeliveryStatus.FAILED.value,
             last_error=bindparam("b_error"),
             failed_at=now,

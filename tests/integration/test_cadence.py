@@ -14,23 +14,23 @@ from sqlalchemy import func, select
 
 from digest import pipeline, subscriptions
 from digest.app import App
-from digest.clock import yesterday
 from digest.db import Database
 from digest.models import Cadence, Delivery, DeliveryPaper, DeliveryStatus, SubscriberStatus
 from digest.sources import Listing, Source
 from digest.store import subscribers
 from tests.support.listing_server import ListingServer, daily_papers, serving
 from tests.support.outbox import FakeClock
-from tests.support.smtp_server import SmtpServer, smtp_serving
-from tests.support.week import WEEKDAYS, matches, papers_of, service_app, week_of_listings
+from tests.support.smtp_server import SmtpServer
+from tests.support.week import (
+    WEEKDAYS,
+    daily_job,
+    matches,
+    papers_of,
+    service_app,
+    week_of_listings,
+)
 
 UTC = dt.UTC
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
 
 
 @pytest.fixture
@@ -48,22 +48,6 @@ async def add(app: App, email: str, query: str, cadence: Cadence = Cadence.DAILY
         await subscribers.add(
             session, email, [query], SubscriberStatus.ACTIVE, app.clock(), cadence
         )
-
-
-async def daily_job(app: App) -> pipeline.DailyReport:
-    """What the scheduler's job does at a firing, sending included."""
-    async with app.source() as source:
-        report = await pipeline.catch_up(
-            yesterday(app.clock),
-            window=7,
-            db=app.db,
-            source=source,
-            timetable=app.timetable,
-            sender=app.sender(),
-            clock=app.clock,
-        )
-    assert report is not None
-    return report
 
 
 def paper_ids(smtp: SmtpServer, address: str) -> list[set[str]]:

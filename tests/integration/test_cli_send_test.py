@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import email
 import email.policy
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,9 @@ from digest.store import papers
 from tests.conftest import hf_fixture
 from tests.support.cli import SECRET_KEY, Digest
 from tests.support.db_state import snapshot
-from tests.support.smtp_server import SmtpServer, free_port, smtp_serving
+from tests.support.smtp_server import SmtpServer, free_port
 
 DAY = dt.date(2026, 6, 12)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
 
 
 def smtp_env(database_url: str, port: int) -> dict[str, str]:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import hf_fixture
-from tests.support.cli import SECRET_KEY, Digest
+from tests.support.cli import Digest, digest_env
 from tests.support.listing_server import ListingServer, Reply, daily_papers, serving
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 
 # Checked by hand against the recording (tests/data/fixtures/hf/api-daily_papers-2026-06-12.json).
 SUBSCRIBERS = {
@@ -37,12 +37,6 @@ def listing() -> Iterator[ListingServer]:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
-
-
-@pytest.fixture
 def digest(
     database_url: str,
     listing: ListingServer,
@@ -51,19 +45,7 @@ def digest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Digest:
     monkeypatch.chdir(tmp_path)
-    return Digest(
-        {
-            "DIGEST_DATABASE_URL": database_url,
-            "DIGEST_HF_BASE_URL": listing.url,
-            "DIGEST_SMTP_HOST": smtp.host,
-            "DIGEST_SMTP_PORT": str(smtp.port),
-            "DIGEST_SMTP_TLS": "none",
-            "DIGEST_SECRET_KEY": SECRET_KEY,
-            "DIGEST_MAIL_FROM": "Paper Digest <digest@example.org>",
-            "DIGEST_PUBLIC_URL": "https://digest.example.org",
-            "DIGEST_HTTP_BACKOFF_SECONDS": "0",
-        }
-    )
+    return Digest(digest_env(database_url, smtp, listing_url=listing.url, http_backoff_seconds="0"))
 
 
 def paper_ids(text: str) -> set[str]:

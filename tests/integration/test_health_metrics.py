@@ -4,15 +4,11 @@ uvicorn; and 503 when the database cannot be reached."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from digest import pipeline
 from digest.app import App
-from digest.clock import yesterday
 from digest.config import Settings
 from digest.db import Database
 from digest.models import Cadence, SubscriberStatus
@@ -20,18 +16,12 @@ from digest.store import subscribers
 from digest.web import create_app
 from tests.support.listing_server import Reply, Request, daily_papers, serving
 from tests.support.outbox import FakeClock
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 from tests.support.web import Site
 from tests.support.web import serving as web_serving
-from tests.support.week import WEEKDAYS, matches, week_of_listings
+from tests.support.week import WEEKDAYS, daily_job, matches, week_of_listings
 
 SATURDAY = dt.datetime(2026, 6, 13, 7, 0, tzinfo=dt.UTC)  # the morning after Friday's listing
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
 
 
 FAILING: set[str] = set()
@@ -41,21 +31,6 @@ def listing(request: Request) -> Reply:
     if request.query.get("date") in FAILING:
         return Reply(503, b"down", {"Content-Type": "text/plain"})
     return daily_papers(week_of_listings())(request)
-
-
-async def job(app: App) -> pipeline.DailyReport:
-    async with app.source() as source:
-        report = await pipeline.catch_up(
-            yesterday(app.clock),
-            window=7,
-            db=app.db,
-            source=source,
-            timetable=app.timetable,
-            sender=app.sender(),
-            clock=app.clock,
-        )
-    assert report is not None
-    return report
 
 
 def metrics(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -96,7 +71,7 @@ async def check(site: Site, smtp: SmtpServer) -> None:
                 clock(),
                 cadence,
             )
-    await job(app)  # Saturday 07:00: runs Friday 12 June
+    await daily_job(app)  # Saturday 07:00: runs Friday 12 June
     clock.advance(minutes=30)
 
     healthy = await client.get("/healthz")
@@ -124,7 +99,7 @@ async def check(site: Site, smtp: SmtpServer) -> None:
     # Sunday: Saturday's listing fails. Unhealthy until a run of that day succeeds.
     FAILING.add("2026-06-13")
     clock.now = SATURDAY + dt.timedelta(days=1)
-    await job(app)
+    await daily_job(app)
     sick = await client.get("/healthz")
     assert sick.status_code == 503
     assert sick.json()["problems"] == ["runs failed and have not succeeded since: 2026-06-13"]
@@ -133,7 +108,7 @@ async def check(site: Site, smtp: SmtpServer) -> None:
     assert values[("digest_runs_total", (("status", "failed"),))] == 1
     FAILING.clear()
     clock.now = SATURDAY + dt.timedelta(days=2)
-    await job(app)  # Monday: runs Saturday again and Sunday
+    await daily_job(app)  # Monday: runs Saturday again and Sunday
     assert (await client.get("/healthz")).status_code == 200
 
     # Nothing runs for longer than the longest gap of the schedule: stale.

@@ -18,11 +18,11 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.conftest import hf_fixture
-from tests.support.cli import SECRET_KEY, Digest
+from tests.support.cli import Digest, digest_env
 from tests.support.email_page import SCREENSHOTS, look
 from tests.support.emails import BROAD_QUERIES
 from tests.support.listing_server import ListingServer, daily_papers, serving
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 
 DAY = "2026-06-12"
 # Checked by hand against the recording: bob's three "transformer" papers.
@@ -36,12 +36,6 @@ def listing() -> Iterator[ListingServer]:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
-
-
-@pytest.fixture
 def digest(
     database_url: str,
     listing: ListingServer,
@@ -51,18 +45,7 @@ def digest(
 ) -> Digest:
     """A database holding the day's papers (stored by a run with nobody subscribed)."""
     monkeypatch.chdir(tmp_path)
-    cli = Digest(
-        {
-            "DIGEST_DATABASE_URL": database_url,
-            "DIGEST_HF_BASE_URL": listing.url,
-            "DIGEST_SMTP_HOST": smtp.host,
-            "DIGEST_SMTP_PORT": str(smtp.port),
-            "DIGEST_SMTP_TLS": "none",
-            "DIGEST_SECRET_KEY": SECRET_KEY,
-            "DIGEST_MAIL_FROM": "Paper Digest <digest@example.org>",
-            "DIGEST_PUBLIC_URL": "https://digest.example.org",
-        }
-    )
+    cli = Digest(digest_env(database_url, smtp, listing_url=listing.url))
     assert cli("db", "upgrade").exit_code == 0
     stored = cli("run", "--date", DAY)
     assert "nothing_new: 30 papers fetched, 30 new" in stored.stdout, stored.output

@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
-
-import pytest
 
 from digest import alerts, pipeline
 from digest.db import Database
 from digest.run_lock import RunLock
 from digest.store import runs
-from tests.support.cli import SECRET_KEY, Digest
+from tests.support.cli import SECRET_KEY, Digest, digest_env
 from tests.support.listing_server import Reply, Request, daily_papers, serving
 from tests.support.outbox import FakeClock
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 from tests.support.week import WEEKDAYS, service_app, week_of_listings
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
 
 
 async def test_the_lock_is_held_by_one_holder_at_a_time(db: Database, database_url: str) -> None:
@@ -91,17 +82,14 @@ async def test_digest_run_alerts_the_admin_when_a_day_fails(
 ) -> None:
     with serving(listing_with_broken_days) as listing:
         digest = Digest(
-            {
-                "DIGEST_DATABASE_URL": database_url,
-                "DIGEST_HF_BASE_URL": listing.url,
-                "DIGEST_HTTP_RETRIES": "0",
-                "DIGEST_SMTP_HOST": smtp.host,
-                "DIGEST_SMTP_PORT": str(smtp.port),
-                "DIGEST_SMTP_TLS": "none",
-                "DIGEST_SECRET_KEY": SECRET_KEY,
-                "DIGEST_MAIL_FROM": "Paper Digest <digest@example.org>",
-                "DIGEST_ADMIN_EMAIL": "ops@example.org",
-            }
+            digest_env(
+                database_url,
+                smtp,
+                listing_url=listing.url,
+                public_url=None,
+                http_retries="0",
+                admin_email="ops@example.org",
+            )
         )
         good = await asyncio.to_thread(digest, "run", "--date", WEEKDAYS[0].isoformat())
         dry = await asyncio.to_thread(digest, "run", "--date", WEEKDAYS[1].isoformat(), "--dry-run")

@@ -27,7 +27,7 @@ from digest.db import Database
 from digest.models import Delivery, DeliveryPaper, Paper, Run
 from digest.sources.hf_parse import parse_api_items
 from tests.conftest import hf_fixture
-from tests.support.cli import SECRET_KEY, Digest
+from tests.support.cli import Digest, digest_env
 from tests.support.listing_server import (
     TEXT,
     ListingServer,
@@ -39,7 +39,7 @@ from tests.support.listing_server import (
     routes,
     serving,
 )
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 
 DAY = "2026-06-12"
 RECORDING = hf_fixture("api-daily_papers-2026-06-12.json")
@@ -74,12 +74,6 @@ def listing() -> Iterator[ListingServer]:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
-
-
-@pytest.fixture
 def digest(
     database_url: str,
     listing: ListingServer,
@@ -89,17 +83,14 @@ def digest(
 ) -> Digest:
     monkeypatch.chdir(tmp_path)
     run = Digest(
-        {
-            "DIGEST_DATABASE_URL": database_url,
-            "DIGEST_HF_BASE_URL": listing.url,
-            "DIGEST_SMTP_HOST": smtp.host,
-            "DIGEST_SMTP_PORT": str(smtp.port),
-            "DIGEST_SMTP_TLS": "none",
-            "DIGEST_SECRET_KEY": SECRET_KEY,
-            "DIGEST_MAIL_FROM": "Paper Digest <digest@example.org>",
-            "DIGEST_HTTP_RETRIES": "2",
-            "DIGEST_HTTP_BACKOFF_SECONDS": "0",
-        }
+        digest_env(
+            database_url,
+            smtp,
+            listing_url=listing.url,
+            public_url=None,
+            http_retries="2",
+            http_backoff_seconds="0",
+        )
     )
     assert run("db", "upgrade").exit_code == 0
     return run

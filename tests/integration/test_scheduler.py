@@ -26,17 +26,11 @@ from digest.run_lock import RunLock
 from digest.scheduler import JOB_ID, DailyJob, build_scheduler
 from digest.store import subscribers
 from tests.support.listing_server import ListingServer, Reply, Request, daily_papers, serving
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 from tests.support.week import WEEKDAYS, matches, service_app, week_of_listings
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 BOUND_SECONDS = 30.0
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
 
 
 @pytest.fixture

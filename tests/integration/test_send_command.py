@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import hf_fixture
-from tests.support.cli import SECRET_KEY, Digest
+from tests.support.cli import Digest, digest_env
 from tests.support.listing_server import ListingServer, daily_papers, serving
 from tests.support.smtp_server import SmtpServer, smtp_serving, tls_options
 
@@ -30,16 +30,7 @@ def listing() -> Iterator[ListingServer]:
 
 
 def _env(database_url: str, listing: ListingServer, smtp: SmtpServer) -> dict[str, str]:
-    return {
-        "DIGEST_DATABASE_URL": database_url,
-        "DIGEST_HF_BASE_URL": listing.url,
-        "DIGEST_SMTP_HOST": smtp.host,
-        "DIGEST_SMTP_PORT": str(smtp.port),
-        "DIGEST_SMTP_TLS": "none",
-        "DIGEST_SECRET_KEY": SECRET_KEY,
-        "DIGEST_MAIL_FROM": "Paper Digest <digest@example.org>",
-        "DIGEST_PUBLIC_URL": "https://digest.example.org",
-    }
+    return digest_env(database_url, smtp, listing_url=listing.url)
 
 
 def _queue_two_digests(digest: Digest) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -26,13 +25,7 @@ from tests.support.outbox import (
     smtp_settings,
     subscriber,
 )
-from tests.support.smtp_server import DROP, Fault, SmtpServer, smtp_serving
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
+from tests.support.smtp_server import DROP, Fault, SmtpServer
 
 
 async def test_each_fault_ends_as_sent_retried_or_failed(db: Database, smtp: SmtpServer) -> None:

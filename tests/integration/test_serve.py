@@ -8,38 +8,24 @@ import datetime as dt
 import json
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from digest.db import Database
-from digest.models import Delivery, DeliveryStatus, Run, SubscriberStatus
+from digest.models import DeliveryStatus, Run, SubscriberStatus
 from digest.store import subscribers
 from tests.conftest import hf_fixture
-from tests.support.cli import SECRET_KEY
+from tests.support.cli import digest_env
 from tests.support.listing_server import Reply, Request, daily_papers, serving
+from tests.support.outbox import assert_nothing_half_recorded, delivery_counts
 from tests.support.processes import Process, until, until_async
-from tests.support.smtp_server import SmtpServer, free_port, smtp_serving
+from tests.support.smtp_server import SmtpServer, free_port
 from tests.support.week import RECORDING
 
 RELEASE_BOUND_SECONDS = 60.0
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in started:
-        process.stop_for_good()
 
 
 def recent_days() -> dict[str, bytes]:
@@ -50,20 +36,15 @@ def recent_days() -> dict[str, bytes]:
 
 
 def serve_env(database_url: str, smtp: SmtpServer, listing_url: str) -> dict[str, str]:
-    return {
-        "DIGEST_DATABASE_URL": database_url,
-        "DIGEST_HF_BASE_URL": listing_url,
-        "DIGEST_HTTP_RETRIES": "0",
-        "DIGEST_SMTP_HOST": smtp.host,
-        "DIGEST_SMTP_PORT": str(smtp.port),
-        "DIGEST_SMTP_TLS": "none",
-        "DIGEST_SECRET_KEY": SECRET_KEY,
-        "DIGEST_MAIL_FROM": "Paper Digest <digest@example.org>",
-        "DIGEST_PUBLIC_URL": "https://digest.example.org",
-        "DIGEST_WORKER_POLL_SECONDS": "0.2",
-        "DIGEST_SMTP_CONCURRENCY": "2",
-        "DIGEST_SEND_BATCH_SIZE": "5",
-    }
+    return digest_env(
+        database_url,
+        smtp,
+        listing_url=listing_url,
+        http_retries="0",
+        worker_poll_seconds="0.2",
+        smtp_concurrency="2",
+        send_batch_size="5",
+    )
 
 
 async def add_readers(db: Database, count: int) -> list[str]:
@@ -74,14 +55,6 @@ async def add_readers(db: Database, count: int) -> list[str]:
                 session, address, ["model"], SubscriberStatus.ACTIVE, dt.datetime.now(dt.UTC)
             )
     return addresses
-
-
-async def delivery_counts(db: Database) -> dict[DeliveryStatus, int]:
-    async with db.transaction() as session:
-        rows = await session.execute(
-            select(Delivery.status, func.count()).group_by(Delivery.status)
-        )
-        return {DeliveryStatus(status): count for status, count in rows}
 
 
 def start_serve(
@@ -121,19 +94,7 @@ async def test_serve_runs_at_start_up_serves_and_stops_gracefully_mid_sending(
     assert any(e["logger"] == "uvicorn.error" for e in events)  # third-party lines too
     assert not any("exc_info" in event for event in events)
     assert not any(address in err for address in addresses)  # no address in the log
-    # Nothing half-recorded: what the server has is 'sent', the rest waits, unclaimed.
-    counts = await delivery_counts(db)
-    delivered = len(smtp.received)
-    assert counts.get(DeliveryStatus.SENDING, 0) == 0
-    assert counts.get(DeliveryStatus.SENT, 0) == delivered < len(addresses)
-    assert counts.get(DeliveryStatus.PENDING, 0) == len(addresses) - delivered
-    async with db.transaction() as session:
-        tried = await session.scalar(
-            select(func.count()).where(
-                Delivery.status == DeliveryStatus.PENDING, Delivery.attempts > 0
-            )
-        )
-    assert tried == 0
+    await assert_nothing_half_recorded(db, len(smtp.received), len(addresses))
     assert smtp.count_by_recipient() == dict.fromkeys(smtp.count_by_recipient(), 1)
 
 

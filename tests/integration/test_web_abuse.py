@@ -6,22 +6,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from digest.models import SubscriberStatus
-from tests.support.smtp_server import SmtpServer, free_port, smtp_serving
+from tests.support.smtp_server import SmtpServer, free_port
 from tests.support.web import FakeClock, link, serving
 
 ADA = "ada@example.org"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -6,35 +6,15 @@ to look at.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
-import pytest
 from playwright.async_api import Browser, Page
 
 from digest.models import Cadence, SubscriberStatus
 from tests.conftest import ARTIFACTS
-from tests.support.smtp_server import SmtpServer, smtp_serving
-from tests.support.web import Site, link, serving
+from tests.support.web import Site, link
 
 SHOTS = ARTIFACTS / "web"
 WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
 ADA = "ada@example.org"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
-
-
-@pytest.fixture
-async def site(
-    database_url: str, smtp: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Site]:
-    monkeypatch.chdir(tmp_path)
-    async with serving(database_url, smtp) as running:
-        yield running
 
 
 async def snap(page: Page, name: str) -> None:

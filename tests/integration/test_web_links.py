@@ -3,7 +3,6 @@ HTTP, on both databases, with emails read back from the real SMTP server."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -12,25 +11,10 @@ from sqlalchemy import update
 
 from digest.models import Cadence, Subscriber, SubscriberStatus
 from digest.tokens import Purpose
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.smtp_server import SmtpServer
 from tests.support.web import Site, link, serving, text_part
 
 ADA = "ada@example.org"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
-
-
-@pytest.fixture
-async def site(
-    database_url: str, smtp: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Site]:
-    monkeypatch.chdir(tmp_path)
-    async with serving(database_url, smtp) as running:
-        yield running
 
 
 async def press(site: Site, path: str, **fields: str) -> httpx.Response:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
-import pytest
 
 from digest.models import SubscriberStatus
 from digest.store import subscribers as store
-from tests.support.smtp_server import SmtpServer, smtp_serving
-from tests.support.web import Site, csrf_token, link, serving, text_part
+from tests.support.smtp_server import SmtpServer
+from tests.support.web import Site, csrf_token, link, text_part
 
 SECURITY_HEADERS = {
     "content-security-policy",
@@ -19,21 +15,6 @@ SECURITY_HEADERS = {
     "x-content-type-options",
     "x-frame-options",
 }
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
-
-
-@pytest.fixture
-async def site(
-    database_url: str, smtp: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Site]:
-    monkeypatch.chdir(tmp_path)
-    async with serving(database_url, smtp) as running:
-        yield running
 
 
 def field_errors(html: str, field: str) -> str:

@@ -4,112 +4,26 @@ killed mid-run, stopped gracefully, several at once on PostgreSQL, one at a time
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from digest.db import Database
 from digest.models import Delivery, DeliveryStatus
 from tests.conftest import hf_fixture
-from tests.support.cli import SECRET_KEY, Digest
+from tests.support.cli import Digest, digest_env
 from tests.support.listing_server import daily_papers, serving
-from tests.support.outbox import START, seed
-from tests.support.smtp_server import SmtpServer, smtp_serving
+from tests.support.outbox import START, assert_nothing_half_recorded, delivery_counts, seed
+from tests.support.processes import Process, until, until_async
+from tests.support.smtp_server import SmtpServer
 
-BOUND = 60.0  # seconds any wait in these tests may take at most
 LISTING = "api-daily_papers-2026-06-12.json"
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with smtp_serving() as server:
-        yield server
-
-
 def sender_env(database_url: str, smtp: SmtpServer, **settings: str) -> dict[str, str]:
-    env = {
-        "DIGEST_DATABASE_URL": database_url,
-        "DIGEST_SMTP_HOST": smtp.host,
-        "DIGEST_SMTP_PORT": str(smtp.port),
-        "DIGEST_SMTP_TLS": "none",
-        "DIGEST_SECRET_KEY": SECRET_KEY,
-        "DIGEST_MAIL_FROM": "Paper Digest <digest@example.org>",
-        "DIGEST_PUBLIC_URL": "https://digest.example.org",
-        "DIGEST_WORKER_POLL_SECONDS": "0.2",
-    }
-    return env | {f"DIGEST_{name.upper()}": value for name, value in settings.items()}
-
-
-class Process:
-    """``python -m digest ...`` in its own process, output kept in files."""
-
-    def __init__(self, args: list[str], env: dict[str, str], folder: Path, name: str) -> None:
-        self.stdout = folder / f"{name}.out"
-        self.stderr = folder / f"{name}.err"
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-        with self.stdout.open("wb") as out, self.stderr.open("wb") as err:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", "digest", *args],
-                env=inherited | env,
-                cwd=folder,
-                stdout=out,
-                stderr=err,
-            )
-
-    def output(self) -> tuple[str, str]:
-        return self.stdout.read_text(), self.stderr.read_text()
-
-    async def wait(self) -> int:
-        await until(lambda: self.popen.poll() is not None, "the process to end")
-        return int(self.popen.returncode)
-
-    def kill(self, signum: int) -> None:
-        self.popen.send_signal(signum)
-
-    def stop_for_good(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.kill()
-            self.popen.wait(timeout=10)
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` until it holds, failing after BOUND seconds."""
-    deadline = time.monotonic() + BOUND
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def until_async(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + BOUND
-    while not await condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-async def statuses(db: Database) -> dict[DeliveryStatus, int]:
-    async with db.transaction() as session:
-        rows = await session.execute(
-            select(Delivery.status, func.count()).group_by(Delivery.status)
-        )
-        return {DeliveryStatus(status): count for status, count in rows}
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in started:
-        process.stop_for_good()
+    return digest_env(database_url, smtp, **({"worker_poll_seconds": "0.2"} | settings))
 
 
 async def test_a_killed_sender_loses_nothing_and_repeats_at_most_what_was_in_flight(
@@ -129,9 +43,9 @@ async def test_a_killed_sender_loses_nothing_and_repeats_at_most_what_was_in_fli
     processes.append(first)
     await until(lambda: len(smtp.received) >= 10, "ten messages")
 
-    first.kill(signal.SIGKILL)
+    first.signal(signal.SIGKILL)
     assert await first.wait() == -signal.SIGKILL
-    in_flight = (await statuses(db)).get(DeliveryStatus.SENDING, 0)
+    in_flight = (await delivery_counts(db)).get(DeliveryStatus.SENDING, 0)
     assert 0 < in_flight <= 5 + 2 * 2  # a batch and two per connection, at most
 
     second = Process(["worker"], env, tmp_path, "second")
@@ -140,7 +54,7 @@ async def test_a_killed_sender_loses_nothing_and_repeats_at_most_what_was_in_fli
     await until_async(
         lambda: _all_sent(db, len(addresses)), "every delivery to be recorded as sent"
     )
-    second.kill(signal.SIGTERM)
+    second.signal(signal.SIGTERM)
     assert await second.wait() == 0, second.output()
 
     counts = smtp.count_by_recipient()
@@ -151,7 +65,7 @@ async def test_a_killed_sender_loses_nothing_and_repeats_at_most_what_was_in_fli
 
 
 async def _all_sent(db: Database, expected: int) -> bool:
-    return (await statuses(db)).get(DeliveryStatus.SENT, 0) == expected
+    return (await delivery_counts(db)).get(DeliveryStatus.SENT, 0) == expected
 
 
 async def test_sigterm_finishes_what_is_in_flight_and_hands_back_the_rest(
@@ -169,22 +83,11 @@ async def test_sigterm_finishes_what_is_in_flight_and_hands_back_the_rest(
     processes.append(worker)
     await until(lambda: len(smtp.received) >= 5, "five messages")
 
-    worker.kill(signal.SIGTERM)
+    worker.signal(signal.SIGTERM)
     assert await worker.wait() == 0, worker.output()
 
-    # Nothing half-recorded: every message the server has is 'sent', the rest wait unclaimed.
     delivered = len(smtp.received)
-    counts = await statuses(db)
-    assert counts.get(DeliveryStatus.SENDING, 0) == 0
-    assert counts.get(DeliveryStatus.SENT, 0) == delivered < len(addresses)
-    assert counts.get(DeliveryStatus.PENDING, 0) == len(addresses) - delivered
-    async with db.transaction() as session:
-        tried = await session.scalar(
-            select(func.count()).where(
-                Delivery.status == DeliveryStatus.PENDING, Delivery.attempts > 0
-            )
-        )
-    assert tried == 0  # handed back without an attempt counted
+    await assert_nothing_half_recorded(db, delivered, len(addresses))
 
     sent = await asyncio.to_thread(Digest(env), "send")
     assert sent.exit_code == 0, sent.output
@@ -212,7 +115,7 @@ async def test_three_workers_on_postgresql_send_every_message_exactly_once(
     await until(lambda: len(smtp.received) >= len(addresses), "every message")
     await until_async(lambda: _all_sent(db, len(addresses)), "every delivery recorded")
     for worker in workers:
-        worker.kill(signal.SIGTERM)
+        worker.signal(signal.SIGTERM)
     assert [await worker.wait() for worker in workers] == [0, 0, 0]
 
     assert smtp.count_by_recipient() == dict.fromkeys(addresses, 1)
@@ -256,7 +159,7 @@ async def test_on_sqlite_a_second_sender_steps_aside_clearly(
     assert "the digests stay queued for it" in ran.stderr
     await until(lambda: len(smtp.received) == 1, "the worker to send the digest")
 
-    worker.kill(signal.SIGTERM)
+    worker.signal(signal.SIGTERM)
     assert await worker.wait() == 0
     again = await asyncio.to_thread(Digest(env), "send")
     assert again.exit_code == 0, again.output  # free again once it stopped

@@ -8,8 +8,39 @@ from collections.abc import Mapping
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
+from tests.support.smtp_server import SmtpServer
 
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+PUBLIC_URL = "https://digest.example.org"
+
+
+def digest_env(
+    database_url: str,
+    smtp: SmtpServer,
+    *,
+    listing_url: str | None = None,
+    public_url: str | None = PUBLIC_URL,
+    **settings: str,
+) -> dict[str, str]:
+    """The DIGEST_* variables of a command on ``database_url`` that sends through the test
+    SMTP server (plain text, no login) and fetches from ``listing_url`` when given.
+
+    Each of ``settings`` becomes DIGEST_<NAME> (``http_retries="0"`` is
+    DIGEST_HTTP_RETRIES=0); ``public_url=None`` leaves the service's default.
+    """
+    env = {
+        "DIGEST_DATABASE_URL": database_url,
+        "DIGEST_SMTP_HOST": smtp.host,
+        "DIGEST_SMTP_PORT": str(smtp.port),
+        "DIGEST_SMTP_TLS": "none",
+        "DIGEST_SECRET_KEY": SECRET_KEY,
+        "DIGEST_MAIL_FROM": "Paper Digest <digest@example.org>",
+    }
+    if listing_url is not None:
+        env["DIGEST_HF_BASE_URL"] = listing_url
+    if public_url is not None:
+        env["DIGEST_PUBLIC_URL"] = public_url
+    return env | {f"DIGEST_{name.upper()}": value for name, value in settings.items()}
 
 
 class Digest:

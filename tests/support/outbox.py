@@ -6,14 +6,14 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from digest.config import Settings
 from digest.db import Database
 from digest.emails import EmailComposer
 from digest.mail import SmtpMailer
 from digest.matching import Match
-from digest.models import Delivery, Subscriber, SubscriberStatus
+from digest.models import Delivery, DeliveryStatus, Subscriber, SubscriberStatus
 from digest.pacing import Timer
 from digest.rendering import Renderer, create_environment
 from digest.sender import Sender, SendPolicy
@@ -95,6 +95,32 @@ async def delivery(db: Database, delivery_id: int) -> Delivery:
         found = await session.get(Delivery, delivery_id, populate_existing=True)
         assert found is not None
         return found
+
+
+async def delivery_counts(db: Database) -> dict[DeliveryStatus, int]:
+    """How many deliveries are in each status, read with a query of the test's own."""
+    async with db.transaction() as session:
+        rows = await session.execute(
+            select(Delivery.status, func.count()).group_by(Delivery.status)
+        )
+        return {DeliveryStatus(status): count for status, count in rows}
+
+
+async def assert_nothing_half_recorded(db: Database, delivered: int, queued: int) -> None:
+    """After a sender stopped gracefully: the ``delivered`` messages the SMTP server has are
+    'sent', and the rest of the ``queued`` wait unclaimed, handed back without an attempt
+    counted. Some must be left over, or the stop came too late to prove anything."""
+    counts = await delivery_counts(db)
+    assert counts.get(DeliveryStatus.SENDING, 0) == 0
+    assert counts.get(DeliveryStatus.SENT, 0) == delivered < queued
+    assert counts.get(DeliveryStatus.PENDING, 0) == queued - delivered
+    async with db.transaction() as session:
+        tried = await session.scalar(
+            select(func.count()).where(
+                Delivery.status == DeliveryStatus.PENDING, Delivery.attempts > 0
+            )
+        )
+    assert tried == 0
 
 
 async def subscriber(db: Database, address: str) -> Subscriber:

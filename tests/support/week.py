@@ -11,7 +11,9 @@ import datetime as dt
 import json
 from typing import Any
 
+from digest import pipeline
 from digest.app import App
+from digest.clock import yesterday
 from digest.config import Settings
 from digest.matching import Document, Matcher
 from digest.sources.hf_daily import parse_api_items
@@ -76,3 +78,20 @@ def service_app(
     return App.from_settings(
         service_settings(database_url, smtp, listing_url, **overrides), clock=clock
     )
+
+
+async def daily_job(app: App) -> pipeline.DailyReport:
+    """What the scheduler's job does at a firing: catch up to yesterday (a week back at
+    most), then send what is due."""
+    async with app.source() as source:
+        report = await pipeline.catch_up(
+            yesterday(app.clock),
+            window=7,
+            db=app.db,
+            source=source,
+            timetable=app.timetable,
+            sender=app.sender(),
+            clock=app.clock,
+        )
+    assert report is not None
+    return report
