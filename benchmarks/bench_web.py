@@ -20,11 +20,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 
 from digest import db as database
 from digest.app import App
 from digest.config import Settings
-from digest.store import subscribers as store
+from digest.models import Subscriber
 from digest.tokens import Purpose
 from digest.web import create_app
 from digest.web.server import bind, build_server
@@ -86,7 +87,11 @@ async def main(count: int) -> None:
                     ),
                 )
                 async with app.db.transaction() as session:
-                    people = await store.list_all(session)
+                    people = (
+                        await session.execute(
+                            select(Subscriber.id, Subscriber.email).order_by(Subscriber.id)
+                        )
+                    ).all()
                 sign = app.signer.sign
                 report(
                     "GET /manage/{token}",
