@@ -106,7 +106,7 @@ def stages() -> list[list[dockerfile.Command]]:
     return found
 
 
-def test_the_dockerfile_builds_in_one_stage_and_runs_slim_as_a_user() -> None:
+def test_the_dockerfile_builds_in_a_stage_of_its_own_and_runs_slim_as_a_user() -> None:
     build, final = stages()
     arg = next(c for c in dockerfile.parse_file(str(ROOT / "Dockerfile")) if c.cmd == "ARG")
     assert re.fullmatch(r"PYTHON_IMAGE=python:3\.\d+-slim", arg.value[0])
