@@ -22,6 +22,7 @@ from digest.sender import Sender, SendReport
 from digest.sources import Listing, Source
 from digest.store import deliveries, papers, runs, subscribers
 from digest.timetable import Timetable
+from digest.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +157,9 @@ def _summary(report: RunReport) -> str:
     if report.status in (RunStatus.FAILED, RunStatus.NO_LISTING):
         return f"{report.status}" + (f": {report.error}" if report.error else "")
     return (
-        f"{report.status}: {report.papers_fetched} papers fetched, {report.papers_new} new, "
-        f"{report.emails_queued} emails queued ({report.source_path})"
+        f"{report.status}: {count(report.papers_fetched, 'paper')} fetched, "
+        f"{report.papers_new} new, {count(report.emails_queued, 'email')} queued "
+        f"({report.source_path})"
     )
 
 

@@ -71,13 +71,6 @@ def emit_record(fields: Mapping[str, Any], *, as_json: bool) -> None:
         click.echo(f"{name}\t{_cell(value)}")
 
 
-def count(number: int, noun: str, plural: str | None = None) -> str:
-    """'1 query', '2 queries', '0 rows'."""
-    if number == 1:
-        return f"1 {noun}"
-    return f"{number} {plural or noun + 's'}"
-
-
 def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=json_value))
 

@@ -17,6 +17,7 @@ from digest.errors import InputError
 from digest.models import RunStatus
 from digest.pipeline import DailyReport, RunReport
 from digest.sender import SendReport
+from digest.wording import count
 
 MAX_BACKFILL_DAYS = 366  # a year; a longer catch-up is more likely a typo than a plan
 
@@ -182,15 +183,15 @@ def describe_run(report: RunReport, *, dry_run: bool = False) -> str:
     if report.status is RunStatus.NO_LISTING:
         note = f"; {report.note}" if report.note else ""
         return f"{head}: no papers are listed for {report.day:%a %d %b %Y}{path}{note}"
-    counts = f"{report.papers_fetched} papers fetched, {report.papers_new} new"
+    counts = f"{count(report.papers_fetched, 'paper')} fetched, {report.papers_new} new"
     if report.status is RunStatus.NOTHING_NEW:
         return (
             f"{head}: {counts}, no subscriber has a matching paper they were not sent before{path}"
         )
     queued = "would be queued" if dry_run else "queued"
     return (
-        f"{head}: {counts}, {report.subscribers_matched} subscribers matched, "
-        f"{report.emails_queued} emails {queued}{path}"
+        f"{head}: {counts}, {count(report.subscribers_matched, 'subscriber')} matched, "
+        f"{count(report.emails_queued, 'email')} {queued}{path}"
     )
 
 
@@ -199,7 +200,7 @@ def _echo_run(lines: _DayLines, report: RunReport, *, dry_run: bool) -> None:
     if report.status is RunStatus.FAILED:
         lines.echo(f"digest: error: {report.day}: {report.error}", err=True)
     for email in report.planned:
-        lines.echo(f"  {email.email}: {len(email.papers)} papers")
+        lines.echo(f"  {email.email}: {count(len(email.papers), 'paper')}")
         for paper_id, title in email.papers:
             lines.echo(f"    {paper_id}  {title}")
 
@@ -210,7 +211,7 @@ def _sending_line(sending: SendReport, seconds: float) -> str:
         for count, what in ((sending.retried, "to retry later"), (sending.failed, "failed"))
         if count
     )
-    return f"outbox: {sending.sent} emails sent{extra} in {seconds:.1f}s"
+    return f"outbox: {count(sending.sent, 'email')} sent{extra} in {seconds:.1f}s"
 
 
 def _catch_up_line(daily: DailyReport, skipped: int) -> str:

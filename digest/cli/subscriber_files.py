@@ -12,10 +12,11 @@ import click
 from digest import importer, subscriber_file, subscriptions
 from digest.app import App
 from digest.cli._context import run_with_app
-from digest.cli._output import count, progress
+from digest.cli._output import progress
 from digest.errors import InputError
 from digest.models import SubscriberStatus
 from digest.subscriber_file import Entry
+from digest.wording import count
 
 
 @click.command("import")

@@ -14,10 +14,11 @@ from digest import subscriptions
 from digest.app import App
 from digest.cli import subscriber_edits, subscriber_files
 from digest.cli._context import run_with_app
-from digest.cli._output import confirm, count, emit_record, emit_rows
+from digest.cli._output import confirm, emit_record, emit_rows
 from digest.models import Cadence, Subscriber, SubscriberStatus
 from digest.store import reports
 from digest.store.subscribers import Listed
+from digest.wording import count
 
 STATUSES = click.Choice([status.value for status in SubscriberStatus], case_sensitive=False)
 CADENCES = click.Choice([cadence.value for cadence in Cadence], case_sensitive=False)

@@ -93,7 +93,7 @@ def test_the_preview_is_the_email_the_next_run_sends(
     sent = digest("run", "--date", DAY)  # ...and record nothing: the run still has them
 
     assert sent.exit_code == 0, sent.output
-    assert "1 emails sent" in sent.stdout
+    assert "1 email sent" in sent.stdout
     [delivered] = smtp.messages_to("bob@example.org")
     previewed = _parse((tmp_path / "bob.eml").read_bytes())
     assert previewed["Subject"] == delivered["Subject"]

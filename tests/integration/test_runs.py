@@ -145,7 +145,7 @@ def test_the_four_statuses_never_look_alike(
 
     assert [r.exit_code for r in (sent, nothing_new, no_listing, failed)] == [0, 0, 0, 1]
     assert sent.stdout.splitlines()[0] == (
-        "2026-06-12: sent: 30 papers fetched, 30 new, 1 subscribers matched, 1 emails queued (api)"
+        "2026-06-12: sent: 30 papers fetched, 30 new, 1 subscriber matched, 1 email queued (api)"
     )
     assert nothing_new.stdout.splitlines()[0] == (
         "2026-06-12: nothing_new: 30 papers fetched, 0 new, "
@@ -240,11 +240,11 @@ def test_since_catches_up_missed_days_in_order_with_one_email(
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"{d1}: sent: 15 papers fetched, 15 new, 1 subscribers matched")
+    assert lines[0].startswith(f"{d1}: sent: 15 papers fetched, 15 new, 1 subscriber matched")
     assert lines[1].startswith(f"{d2}: no_listing: no papers are listed for ")
-    assert lines[2].startswith(f"{d4}: sent: 15 papers fetched, 15 new, 1 subscribers matched")
+    assert lines[2].startswith(f"{d4}: sent: 15 papers fetched, 15 new, 1 subscriber matched")
     assert lines[3] == "caught up 3 days: 2 sent, 1 no_listing; 1 skipped (already done)"
-    assert lines[4].startswith("outbox: 1 emails sent in ")
+    assert lines[4].startswith("outbox: 1 email sent in ")
     assert len(lines) == 5
     assert "catching up" not in result.stderr  # stderr is not a terminal: no progress bar
     asked = [r.query["date"] for r in listing.requests_to("/api/daily_papers")]
@@ -275,7 +275,7 @@ def test_since_goes_on_after_a_failed_day_and_exit_1_then_retries_only_that_day(
     assert result.exit_code == 1
     assert result.stdout.splitlines()[:3] == [
         f"{bad}: failed: nothing was stored or queued",
-        f"{good}: sent: 30 papers fetched, 30 new, 1 subscribers matched, 1 emails queued (api)",
+        f"{good}: sent: 30 papers fetched, 30 new, 1 subscriber matched, 1 email queued (api)",
         "caught up 2 days: 1 failed, 1 sent; 0 skipped (already done)",
     ]
     [error] = error_lines(result.stderr)
@@ -312,7 +312,7 @@ def test_a_dry_run_prints_who_would_get_what_and_leaves_no_trace(
     planned: dict[str, set[str]] = {}
     for line in lines[1:-1]:
         if not line.startswith("    "):
-            heading = re.fullmatch(r"  (\S+): (\d+) papers", line)
+            heading = re.fullmatch(r"  (\S+): (\d+) papers?", line)
             assert heading is not None, line
             address = heading.group(1)
             planned[address] = set()
@@ -372,7 +372,7 @@ def test_fetch_stores_and_shows_the_papers_and_a_refetch_refreshes_counts(
     # Fetched papers are not new any more, but nobody has been sent them yet.
     assert digest("subscribers", "add", BOB[0], "-k", BOB[1]).exit_code == 0
     run = digest("run", "--date", DAY)
-    assert run.stdout.startswith("2026-06-12: sent: 30 papers fetched, 0 new, 1 subscribers")
+    assert run.stdout.startswith("2026-06-12: sent: 30 papers fetched, 0 new, 1 subscriber ")
     assert sent_ids(smtp, BOB[0]) == [BOB_PAPERS]
 
 

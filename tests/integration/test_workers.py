@@ -154,7 +154,7 @@ async def test_on_sqlite_a_second_sender_steps_aside_clearly(
         assert added.exit_code == 0, added.output
         ran = await asyncio.to_thread(digest, "run", "--date", "2026-06-12")
     assert ran.exit_code == 0, ran.output
-    assert "1 subscribers matched, 1 emails queued" in ran.stdout
+    assert "1 subscriber matched, 1 email queued" in ran.stdout
     assert "outbox: 0 emails sent" in ran.stdout
     assert "the digests stay queued for it" in ran.stderr
     await until(lambda: len(smtp.received) == 1, "the worker to send the digest")
