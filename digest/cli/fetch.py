@@ -16,6 +16,7 @@ from digest.cli._output import emit_rows
 from digest.clock import yesterday
 from digest.pipeline import FetchReport
 from digest.sources import PaperRecord
+from digest.wording import count
 
 
 @click.command()
@@ -60,7 +61,9 @@ def fetch(day: dt.datetime | None, as_json: bool) -> None:
         return
     # The summary goes to stderr, so a pipe gets only the rows.
     if records:
-        summary = f"{len(records)} papers listed, {len(report.new_ids)} new ({listing.path})"
+        summary = (
+            f"{count(len(records), 'paper')} listed, {len(report.new_ids)} new ({listing.path})"
+        )
     else:
         note = f"; {listing.note}" if listing.note else ""
         summary = f"no papers are listed for {listing.day:%a %d %b %Y} ({listing.path}){note}"

@@ -15,6 +15,7 @@ from digest.cli._context import run_with_app
 from digest.clock import yesterday
 from digest.preview import Preview, preview_digest
 from digest.subscriptions import normalise_email
+from digest.wording import count
 
 _FORMATS = (".html", ".eml")
 
@@ -72,8 +73,8 @@ def preview(email: str, day: dt.datetime | None, output: Path | None) -> None:
     data = _serialise(result.message, output.suffix.lower())
     _write_atomically(output, data)
     click.echo(
-        f"wrote {output}: {result.papers_in_email} papers for {result.email} on {result.day}, "
-        f"{len(data) / 1000:.1f} kB"
+        f"wrote {output}: {count(result.papers_in_email, 'paper')} for {result.email} "
+        f"on {result.day}, {len(data) / 1000:.1f} kB"
     )
 
 

@@ -220,5 +220,6 @@ def _catch_up_line(daily: DailyReport, skipped: int) -> str:
     counts: dict[str, int] = {}
     for report in daily.runs:
         counts[report.status] = counts.get(report.status, 0) + 1
-    by_status = ", ".join(f"{count} {status}" for status, count in counts.items())
-    return f"caught up {len(daily.runs)} days: {by_status}; {skipped} skipped (already done)"
+    by_status = ", ".join(f"{number} {status}" for status, number in counts.items())
+    days = count(len(daily.runs), "day")
+    return f"caught up {days}: {by_status}; {skipped} skipped (already done)"
