@@ -11,7 +11,9 @@ process of its own so that its peak memory is its own:
 1. the whole path: ``digest send``'s sender (claim, render, serialise, send,
    mark sent) over ``--concurrency`` SMTP connections;
 2. the raw ceiling: the same SMTP client (``SmtpMailer``) sending pre-serialised
-   digests of the same kind over the same number of connections.
+   digests of the same kind over the same number of connections;
+3. the same raw ceiling for plain 20 KiB messages, for reference (the client's
+   cost grows with the size of a message).
 
 The SMTP server is Postfix's ``smtp-sink`` (Debian package postfix; it accepts
 and discards, fast enough to measure the sender), or aiosmtpd in a thread when
@@ -51,7 +53,7 @@ from digest import db as database  # noqa: E402
 from digest.app import App  # noqa: E402
 from digest.config import Settings  # noqa: E402
 from digest.db import Database  # noqa: E402
-from digest.mail import SmtpMailer, serialise  # noqa: E402
+from digest.mail import Outgoing, SmtpMailer, serialise  # noqa: E402
 from digest.models import (  # noqa: E402
     Delivery,
     DeliveryPaper,
@@ -290,6 +292,34 @@ def raw_ceiling(
     out.send((sent, seconds, peak_rss_mb(), size))
 
 
+def raw_reference(database_url: str, port: int, concurrency: int, count: int, out: Any) -> None:
+    """Child process: the raw ceiling for plain 20 KiB messages, the size the delivery
+    issue's target assumed, to tell the client's limit from the size of our digests."""
+
+    async def main() -> float:
+        settings = settings_for(database_url, port, concurrency)
+        line = b"x" * 70 + b"\r\n"
+        head = b"From: digest@example.org\r\nTo: reader@example.org\r\nSubject: size\r\n\r\n"
+        data = head + line * (20 * 1024 // len(line))
+        message = Outgoing("digest@example.org", "reader@example.org", "<size@example.org>", data)
+        queue = list(range(count))
+
+        async def lane() -> None:
+            mailer = SmtpMailer(settings)
+            try:
+                while queue:
+                    queue.pop()
+                    await mailer.send(message)
+            finally:
+                await mailer.close()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
+        return count / (time.perf_counter() - started)
+
+    out.send(asyncio.run(main()))
+
+
 def stages(database_url: str, port: int, count: int, out: Any) -> None:
     """Child process: CPU time per message of each stage, one stage at a time, over one
     connection (what limits the whole path)."""
@@ -392,6 +422,7 @@ def main() -> None:
         raw_sent, raw_seconds, raw_rss, size = in_child(
             raw_ceiling, database_url, port, args.concurrency, args.messages, args.sample
         )
+        reference = in_child(raw_reference, database_url, port, args.concurrency, args.messages)
         breakdown = {}
         if args.stages:
             # On digests that are still queued: put them back first.
@@ -408,6 +439,10 @@ def main() -> None:
     )
     print(f"ratio whole/raw: {whole / raw:.2f}")
     print(f"average digest: {size / 1024:.1f} KiB")
+    print(
+        f"raw ceiling for plain 20 KiB messages (same client and connections): "
+        f"{reference:.0f} messages/s"
+    )
     if breakdown:
         parts = ", ".join(f"{stage} {ms:.2f}" for stage, ms in breakdown.items())
         print(f"CPU ms per message by stage (one connection, {args.stages} digests): {parts}")
