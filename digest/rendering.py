@@ -11,6 +11,7 @@ from __future__ import annotations
 import binascii
 import textwrap
 from dataclasses import dataclass
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from functools import lru_cache
@@ -86,6 +87,26 @@ class Renderer:
         return RenderedEmail(subject=subject, text=part("body.txt"), html=html)
 
 
+class _HeaderRegistry(HeaderRegistry):
+    """The stdlib's registry, with each header class made once.
+
+    HeaderRegistry builds a new class (``type(...)``) on every lookup, and building a
+    digest looks one up some 36 times: that was a third of build_message's time. A
+    class depends only on the header's name, so one per name serves every message.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._class_for = lru_cache(maxsize=64)(super().__getitem__)
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        return self._class_for(name.lower())
+
+
+# SMTP (CRLF, headers validated) with the caching registry; used for building only.
+MESSAGE_POLICY = SMTP.clone(header_factory=_HeaderRegistry())
+
+
 def build_message(
     rendered: RenderedEmail, *, sender: str, recipient: str, headers: dict[str, str]
 ) -> EmailMessage:
@@ -94,7 +115,7 @@ def build_message(
     The SMTP policy refuses CR or LF in any header value, so nothing a
     subscriber or a listing controls can add a header.
     """
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = sender
     message["To"] = recipient
     message["Subject"] = rendered.subject

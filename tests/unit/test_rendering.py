@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from email import message_from_bytes
+from email.headerregistry import AddressHeader, DateHeader, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import default
 
@@ -22,7 +23,13 @@ from digest.models import (
     Subscriber,
     SubscriberStatus,
 )
-from digest.rendering import RenderedEmail, Renderer, build_message, create_environment
+from digest.rendering import (
+    MESSAGE_POLICY,
+    RenderedEmail,
+    Renderer,
+    build_message,
+    create_environment,
+)
 from digest.tokens import LinkSigner
 
 NOW = dt.datetime(2026, 6, 13, 7, 0, tzinfo=dt.UTC)
@@ -186,3 +193,23 @@ def test_the_style_block_is_inlined_and_only_media_queries_stay_in_style_blocks(
     card = soup.select_one("td.card")
     assert card is not None and "background-color:#ffffff" in str(card["style"])
     assert all(p.has_attr("style") for p in soup.select("td.sec p"))
+
+
+def test_each_header_gets_the_class_for_its_own_name() -> None:
+    """The message policy makes each header class once (cached by name): the cache
+    must still give each name its own kind of header, whatever its case."""
+    factory = MESSAGE_POLICY.header_factory
+    assert factory["To"] is factory["to"] is factory["TO"]  # made once
+    assert issubclass(factory["To"], AddressHeader)
+    assert issubclass(factory["Date"], DateHeader)
+    assert issubclass(factory["Subject"], UnstructuredHeader)
+    assert not issubclass(factory["Subject"], AddressHeader)
+
+    message = build_message(
+        RenderedEmail(subject="hi", text="t", html="<p>h</p>"),
+        sender="Digest <d@example.org>",
+        recipient="a@example.org",
+        headers={"Date": "Sat, 13 Jun 2026 07:00:00 +0000"},
+    )
+    assert message["To"].addresses[0].addr_spec == "a@example.org"
+    assert message["Date"].datetime == NOW
