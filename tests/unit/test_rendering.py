@@ -13,6 +13,7 @@ from email.policy import default
 import pytest
 from bs4 import BeautifulSoup
 
+from digest import rendering
 from digest.emails import EmailComposer, days_label, excerpt, short_authors
 from digest.models import (
     Cadence,
@@ -213,3 +214,24 @@ def test_each_header_gets_the_class_for_its_own_name() -> None:
     )
     assert message["To"].addresses[0].addr_spec == "a@example.org"
     assert message["Date"].datetime == NOW
+
+
+def test_a_body_line_cannot_end_a_part_even_when_it_is_the_boundary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # build_message picks the boundary without searching the bodies for it: they are
+    # quoted-printable, so even the boundary's own line cannot appear in them as is.
+    monkeypatch.setattr(rendering.random, "randrange", lambda _: 1111111111111111111)
+    line = "--" + "=" * 15 + "1" * 19 + "=="
+    text, html = f"{line}\n{line}--\nafter\n", f"<p>\n{line}\n{line}--\n</p>\n"
+    message = build_message(
+        RenderedEmail(subject="s", text=text, html=html),
+        sender="d@example.org",
+        recipient="a@example.org",
+        headers={},
+    )
+    assert f"--{message.get_boundary()}" == line
+
+    parsed = message_from_bytes(message.as_bytes(), policy=default)
+    bodies = [part.get_content().replace("\r\n", "\n") for part in parsed.iter_parts()]
+    assert bodies == [text, html]
