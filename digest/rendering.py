@@ -3,7 +3,8 @@
 The HTML templates keep their CSS in a ``<style>`` block; rendering inlines it
 into ``style`` attributes (css-inline), because several mail clients ignore
 style blocks. A block marked ``data-css-inline="keep"`` stays as it is: media
-queries (dark mode, narrow screens) cannot be inlined.
+queries (dark mode, narrow screens) cannot be inlined. The digest's bodies take
+each paper from ``card.html`` / ``card.txt`` through ``card()``, which caches it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import binascii
 import random
 import sys
 import textwrap
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
@@ -22,6 +24,7 @@ from typing import Any
 
 import css_inline
 import jinja2
+import markupsafe
 
 from digest.resources import resource_dir
 
@@ -61,7 +64,26 @@ def create_environment(templates_dir: Path | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["wrap"] = wrap
+    env.globals["card"] = _card_renderer(env)
     return env
+
+
+def _card_renderer(env: jinja2.Environment) -> Callable[[str, Hashable], str]:
+    """``card(template, paper)``: one paper's part of a digest, rendered once per view.
+
+    A run's digests show the same papers again and again, and the cards were most of
+    the templates' time. A card template is given ``paper`` alone (anything else is an
+    error, the environment's undefined being strict), so the view, which holds every
+    value a card shows, is the whole of the cache key.
+    """
+
+    @lru_cache(maxsize=8192)
+    def card(template: str, paper: Hashable) -> str:
+        text = env.get_template(template).render(paper=paper)
+        # Escaped already by the card template's own autoescape: not to be escaped again.
+        return markupsafe.Markup(text) if template.endswith(".html") else text  # noqa: S704
+
+    return card
 
 
 def create_inliner() -> css_inline.CSSInliner:
