@@ -17,7 +17,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -111,20 +111,42 @@ class Renderer:
         return RenderedEmail(subject=subject, text=part("body.txt"), html=html)
 
 
+class _FoldedOnce(BaseHeader):
+    """A header that remembers how it folds for each policy: see _HeaderRegistry."""
+
+    def fold(self, *, policy: Policy) -> str:
+        folded: dict[Policy, str] = self.__dict__.setdefault("_folded", {})
+        if policy not in folded:
+            folded[policy] = super().fold(policy=policy)
+        return folded[policy]
+
+
 class _HeaderRegistry(HeaderRegistry):
-    """The stdlib's registry, with each header class made once.
+    """The stdlib's registry, with each header class made once and each header parsed once.
 
     HeaderRegistry builds a new class (``type(...)``) on every lookup, and building a
     digest looks one up some 36 times: that was a third of build_message's time. A
     class depends only on the header's name, so one per name serves every message.
+    Most of a digest's headers (From, Subject, Date, the MIME ones) are the same in
+    every message of a run; a header is immutable (a str, parsed once when made), so
+    the one made for a name and value serves every message too, and it folds once.
+    The policy refuses CR and LF in a value before it gets here.
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(base_class=_FoldedOnce)
         self._class_for = lru_cache(maxsize=64)(super().__getitem__)
+        self._header_for = lru_cache(maxsize=256)(super().__call__)
 
     def __getitem__(self, name: str) -> type[BaseHeader]:
         return self._class_for(name.lower())
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        return (
+            self._header_for(name, value)
+            if isinstance(value, str)
+            else super().__call__(name, value)
+        )
 
 
 # SMTP (CRLF, headers validated) with the caching registry; used for building only.

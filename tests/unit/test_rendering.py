@@ -8,7 +8,7 @@ from collections.abc import Callable
 from email import message_from_bytes
 from email.headerregistry import AddressHeader, DateHeader, UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import default
+from email.policy import SMTP, SMTPUTF8, default
 
 import pytest
 from bs4 import BeautifulSoup
@@ -235,3 +235,29 @@ def test_a_body_line_cannot_end_a_part_even_when_it_is_the_boundary(
     parsed = message_from_bytes(message.as_bytes(), policy=default)
     bodies = [part.get_content().replace("\r\n", "\n") for part in parsed.iter_parts()]
     assert bodies == [text, html]
+
+
+def test_headers_made_once_still_carry_each_messages_values_folded_for_each_policy() -> None:
+    # Headers are cached by name and value, and each folds once per policy: every
+    # message must still carry its own values, written as the policy in use wants.
+    def built(subject: str, recipient: str) -> EmailMessage:
+        return build_message(
+            RenderedEmail(subject=subject, text="t", html="<p>h</p>"),
+            sender="Digest <d@example.org>",
+            recipient=recipient,
+            headers={},
+        )
+
+    first, second = built("Café one", "a@example.org"), built("Café two", "b@example.org")
+    for message, subject, recipient in [
+        (first, "Café one", "a@example.org"),
+        (second, "Café two", "b@example.org"),
+    ]:
+        parsed = message_from_bytes(message.as_bytes(policy=SMTP), policy=default)
+        assert (parsed["Subject"], parsed["To"]) == (subject, recipient)
+
+    # ASCII with encoded words for SMTP, UTF-8 as it is for SMTPUTF8, in either order.
+    assert b"\r\nSubject: =?utf-8?q?Caf=C3=A9?= one\r\n" in first.as_bytes(policy=SMTP)
+    assert "\r\nSubject: Café one\r\n".encode() in first.as_bytes(policy=SMTPUTF8)
+    assert "\r\nSubject: Café two\r\n".encode() in second.as_bytes(policy=SMTPUTF8)
+    assert b"\r\nSubject: =?utf-8?q?Caf=C3=A9?= two\r\n" in second.as_bytes(policy=SMTP)
