@@ -153,33 +153,65 @@ def marked_texts(
 
 def paper_view(pick: Pick, number: int, *, thumbnails: bool = False) -> PaperView:
     paper = pick.paper
-    queries = tuple(pick.matched_queries)
-    title = one_line(paper.title)
-    title_segments, abstract_excerpt, excerpt_segments = marked_texts(
-        title, one_line(paper.abstract), queries
+    return _paper_view(
+        number,
+        paper.id,
+        paper.title,
+        paper.abstract,
+        tuple(paper.authors),
+        paper.upvotes,
+        paper.github_repo,
+        paper.github_stars,
+        paper.project_page,
+        paper.ai_summary,
+        paper.thumbnail_url if thumbnails else None,
+        tuple(pick.matched_queries),
     )
-    paper_id = quote(paper.id, safe="./")
-    stars = paper.github_stars
-    github = web_url(paper.github_repo)
-    summary = one_line(paper.ai_summary or "")
+
+
+@lru_cache(maxsize=8192)
+def _paper_view(
+    number: int,
+    paper_id: str,
+    raw_title: str,
+    abstract: str,
+    authors: tuple[str, ...],
+    upvotes: int,
+    github_repo: str | None,
+    github_stars: int | None,
+    project_page: str | None,
+    ai_summary: str | None,
+    thumbnail_url: str | None,
+    queries: tuple[str, ...],
+) -> PaperView:
+    """The view of one paper. Cached: a run's digests show the same papers for the same
+    few queries. It takes every value it shows rather than the Paper, so the cache key
+    holds all of them: a paper whose upvotes or stars changed gets a new view."""
+    title = one_line(raw_title)
+    title_segments, abstract_excerpt, excerpt_segments = marked_texts(
+        title, one_line(abstract), queries
+    )
+    quoted_id = quote(paper_id, safe="./")
+    github = web_url(github_repo)
+    summary = one_line(ai_summary or "")
     return PaperView(
         number=number,
-        id=paper.id,
+        id=paper_id,
         title=title,
         title_segments=title_segments,
-        url=f"{HF_URL}/papers/{paper_id}",
-        arxiv_url=f"{ARXIV_URL}/abs/{paper_id}",
-        pdf_url=f"{ARXIV_URL}/pdf/{paper_id}",
-        authors=short_authors([one_line(name) for name in paper.authors]),
+        url=f"{HF_URL}/papers/{quoted_id}",
+        arxiv_url=f"{ARXIV_URL}/abs/{quoted_id}",
+        pdf_url=f"{ARXIV_URL}/pdf/{quoted_id}",
+        authors=short_authors([one_line(name) for name in authors]),
         excerpt=abstract_excerpt,
         excerpt_segments=excerpt_segments,
-        upvotes=paper.upvotes,
+        upvotes=upvotes,
         github_repo=github,
-        github_stars=stars,
-        stars_label=compact_count(stars) if github and stars is not None else None,
-        project_page=web_url(paper.project_page),
+        github_stars=github_stars,
+        stars_label=compact_count(github_stars) if github and github_stars is not None else None,
+        project_page=web_url(project_page),
         ai_summary=summary or None,
-        thumbnail_url=web_url(paper.thumbnail_url) if thumbnails else None,
+        thumbnail_url=web_url(thumbnail_url),
         matched_queries=queries,
     )
 

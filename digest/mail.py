@@ -7,11 +7,13 @@ configured) and those bytes are what every attempt hands over.
 from __future__ import annotations
 
 import enum
+import io
 import os
 import ssl
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.generator import NLCRE, BytesGenerator  # type: ignore[attr-defined]
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
 from email.utils import parseaddr
@@ -35,6 +37,23 @@ class Outgoing:
     smtputf8: bool = False  # an address is not ASCII: the server must accept SMTPUTF8
 
 
+class _Generator(BytesGenerator):
+    """BytesGenerator writing a body in one piece rather than line by line.
+
+    The stdlib splits a body into its lines and writes each with its own line end:
+    some 800 pairs of calls for a digest, most of the cost of serialising one. One
+    replacement gives the same bytes (the lines joined by the policy's line end).
+    """
+
+    _NL: str  # set by Generator.__init__; typeshed leaves it out
+
+    def _write_lines(self, lines: str) -> None:
+        if "\r" in lines:  # CR or CRLF line ends too: the stdlib's own pattern for them
+            self.write(NLCRE.sub(self._NL, lines))
+        else:  # our bodies end lines with LF only, and str.replace is much faster
+            self.write(lines.replace("\n", self._NL))
+
+
 def serialise(
     message: EmailMessage, *, envelope_from: str, dkim: DkimSigner | None = None
 ) -> Outgoing:
@@ -45,7 +64,9 @@ def serialise(
     """
     recipient = parseaddr(str(message["To"]))[1]
     smtputf8 = not (envelope_from.isascii() and recipient.isascii())
-    data = message.as_bytes(policy=SMTPUTF8 if smtputf8 else SMTP)
+    buffer = io.BytesIO()  # as message.as_bytes(policy=...) does, with the faster generator
+    _Generator(buffer, mangle_from_=False, policy=SMTPUTF8 if smtputf8 else SMTP).flatten(message)
+    data = buffer.getvalue()
     if dkim is not None:
         data = dkim.sign(data)
     return Outgoing(

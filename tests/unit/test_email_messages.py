@@ -343,3 +343,60 @@ def test_one_paper_is_marked_for_each_readers_own_queries() -> None:
     assert marked(first) == {first}
     assert marked(second) == {second}
     assert marked(first) == {first}
+
+
+def _both_parts(message: EmailMessage) -> str:
+    text, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert text is not None and html is not None
+    return str(text.get_content()) + str(html.get_content())
+
+
+# Every field of a paper that its card shows, another value for it, and how that shows.
+_CHANGES = {
+    "title": ("Sparse attention, revisited", " 1. Sparse attention, revisited"),
+    "abstract": ("Attention, sparse and fast.", "Attention, sparse and fast."),
+    "authors": (["Somebody Else"], "Somebody Else"),
+    "upvotes": (987, "987 upvotes"),
+    "github_repo": ("https://github.com/example/other", "https://github.com/example/other"),
+    "github_stars": (2500, "2.5k"),
+    "project_page": ("https://example.org/other", "https://example.org/other"),
+    "ai_summary": ("Another summary.", "Another summary."),
+    "thumbnail_url": ("https://example.org/other.png", "https://example.org/other.png"),
+}
+
+
+@pytest.mark.parametrize("field", sorted(_CHANGES))
+def test_a_paper_shown_again_shows_what_changed(field: str) -> None:
+    # Paper views are cached across digests (and runs, in a worker): a paper whose
+    # upvotes, stars or text changed since it was last shown must show the new value.
+    paper = next(p for p in recorded_papers() if p.github_repo and p.github_stars is not None)
+    value, shown = _CHANGES[field]
+    email = composer(thumbnails=True)
+    reader = subscriber(["attention"])
+
+    before = _both_parts(email.digest_for(reader, [Pick(paper, ["attention"])]))
+    setattr(paper, field, value)
+    after = _both_parts(email.digest_for(reader, [Pick(paper, ["attention"])]))
+
+    assert shown not in before
+    assert shown in after
+
+
+def test_a_paper_shows_each_readers_queries_its_place_and_the_thumbnail_setting() -> None:
+    paper, other = recorded_papers()[:2]
+    email = composer()  # one composer, as in a run: its cards are cached too
+    first = email.digest_for(subscriber(["attention"]), [Pick(paper, ["attention"])])
+    second = email.digest_for(subscriber(["robot"]), [Pick(paper, ["robot"])])
+    assert "matched: attention" in _both_parts(first)
+    assert "matched: robot" in _both_parts(second)
+
+    # Second place in another reader's digest: numbered 2 there.
+    picks = [Pick(other, ["robot"], score=2.0), Pick(paper, ["robot"], score=1.0)]
+    text = _both_parts(email.digest_for(subscriber(["robot"]), picks))
+    assert re.search(r"^ 2\. " + re.escape(paper.title.split()[0]), text, re.MULTILINE)
+
+    assert paper.thumbnail_url
+    thumbnails = composer(thumbnails=True).digest_for(subscriber(["x"]), [Pick(paper, ["x"])])
+    plain = composer(thumbnails=False).digest_for(subscriber(["x"]), [Pick(paper, ["x"])])
+    assert paper.thumbnail_url in _both_parts(thumbnails)
+    assert paper.thumbnail_url not in _both_parts(plain)

@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 import re
 from email import message_from_bytes
-from email.policy import default
+from email.policy import SMTP, default
 from pathlib import Path
 
 import dkim
@@ -167,3 +167,13 @@ async def test_the_app_sends_a_single_message_serialised_and_signed(tmp_path: Pa
     data = written.read_bytes()
     assert dkim.verify(data, dnsfunc=_dns({b"s1._domainkey.mail.example.org.": record}))
     assert message_from_bytes(data, policy=default)["To"] == "ada@example.org"
+
+
+@pytest.mark.parametrize("body", ["one\ntwo\n", "bare\rcr and\r\ncrlf\n", "no end", ""])
+def test_serialise_writes_the_same_bytes_as_the_stdlib(body: str) -> None:
+    """serialise's generator writes a body in one piece: the bytes must not change,
+    whatever line ends the body has."""
+    message = _composer().digest(_delivery())
+    message.get_body(("plain",)).set_payload(body)  # type: ignore[union-attr]
+    message.set_boundary("fixed-boundary")  # otherwise each flattening picks its own
+    assert serialise(message, envelope_from="d@x.org").data == message.as_bytes(policy=SMTP)

@@ -6,12 +6,14 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from email import message_from_bytes
+from email.headerregistry import AddressHeader, DateHeader, UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import default
+from email.policy import SMTP, SMTPUTF8, default
 
 import pytest
 from bs4 import BeautifulSoup
 
+from digest import rendering
 from digest.emails import EmailComposer, days_label, excerpt, short_authors
 from digest.models import (
     Cadence,
@@ -22,7 +24,13 @@ from digest.models import (
     Subscriber,
     SubscriberStatus,
 )
-from digest.rendering import RenderedEmail, Renderer, build_message, create_environment
+from digest.rendering import (
+    MESSAGE_POLICY,
+    RenderedEmail,
+    Renderer,
+    build_message,
+    create_environment,
+)
 from digest.tokens import LinkSigner
 
 NOW = dt.datetime(2026, 6, 13, 7, 0, tzinfo=dt.UTC)
@@ -186,3 +194,70 @@ def test_the_style_block_is_inlined_and_only_media_queries_stay_in_style_blocks(
     card = soup.select_one("td.card")
     assert card is not None and "background-color:#ffffff" in str(card["style"])
     assert all(p.has_attr("style") for p in soup.select("td.sec p"))
+
+
+def test_each_header_gets_the_class_for_its_own_name() -> None:
+    """The message policy makes each header class once (cached by name): the cache
+    must still give each name its own kind of header, whatever its case."""
+    factory = MESSAGE_POLICY.header_factory
+    assert factory["To"] is factory["to"] is factory["TO"]  # made once
+    assert issubclass(factory["To"], AddressHeader)
+    assert issubclass(factory["Date"], DateHeader)
+    assert issubclass(factory["Subject"], UnstructuredHeader)
+    assert not issubclass(factory["Subject"], AddressHeader)
+
+    message = build_message(
+        RenderedEmail(subject="hi", text="t", html="<p>h</p>"),
+        sender="Digest <d@example.org>",
+        recipient="a@example.org",
+        headers={"Date": "Sat, 13 Jun 2026 07:00:00 +0000"},
+    )
+    assert message["To"].addresses[0].addr_spec == "a@example.org"
+    assert message["Date"].datetime == NOW
+
+
+def test_a_body_line_cannot_end_a_part_even_when_it_is_the_boundary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # build_message picks the boundary without searching the bodies for it: they are
+    # quoted-printable, so even the boundary's own line cannot appear in them as is.
+    monkeypatch.setattr(rendering.random, "randrange", lambda _: 1111111111111111111)
+    line = "--" + "=" * 15 + "1" * 19 + "=="
+    text, html = f"{line}\n{line}--\nafter\n", f"<p>\n{line}\n{line}--\n</p>\n"
+    message = build_message(
+        RenderedEmail(subject="s", text=text, html=html),
+        sender="d@example.org",
+        recipient="a@example.org",
+        headers={},
+    )
+    assert f"--{message.get_boundary()}" == line
+
+    parsed = message_from_bytes(message.as_bytes(), policy=default)
+    bodies = [part.get_content().replace("\r\n", "\n") for part in parsed.iter_parts()]
+    assert bodies == [text, html]
+
+
+def test_headers_made_once_still_carry_each_messages_values_folded_for_each_policy() -> None:
+    # Headers are cached by name and value, and each folds once per policy: every
+    # message must still carry its own values, written as the policy in use wants.
+    def built(subject: str, recipient: str) -> EmailMessage:
+        return build_message(
+            RenderedEmail(subject=subject, text="t", html="<p>h</p>"),
+            sender="Digest <d@example.org>",
+            recipient=recipient,
+            headers={},
+        )
+
+    first, second = built("Café one", "a@example.org"), built("Café two", "b@example.org")
+    for message, subject, recipient in [
+        (first, "Café one", "a@example.org"),
+        (second, "Café two", "b@example.org"),
+    ]:
+        parsed = message_from_bytes(message.as_bytes(policy=SMTP), policy=default)
+        assert (parsed["Subject"], parsed["To"]) == (subject, recipient)
+
+    # ASCII with encoded words for SMTP, UTF-8 as it is for SMTPUTF8, in either order.
+    assert b"\r\nSubject: =?utf-8?q?Caf=C3=A9?= one\r\n" in first.as_bytes(policy=SMTP)
+    assert "\r\nSubject: Café one\r\n".encode() in first.as_bytes(policy=SMTPUTF8)
+    assert "\r\nSubject: Café two\r\n".encode() in second.as_bytes(policy=SMTPUTF8)
+    assert b"\r\nSubject: =?utf-8?q?Caf=C3=A9?= two\r\n" in second.as_bytes(policy=SMTP)
