@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import binascii
 import random
+import re
 import sys
 import textwrap
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from email.headerregistry import BaseHeader, HeaderRegistry
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import SMTP, Policy
 from functools import lru_cache
@@ -111,6 +112,27 @@ class Renderer:
         return RenderedEmail(subject=subject, text=part("body.txt"), html=html)
 
 
+MAX_HEADER_LINE = 998  # octets a header line may hold (RFC 5322), its line end aside
+
+
+class _UrlListHeader(UnstructuredHeader, BaseHeader):
+    """``List-Unsubscribe`` (RFC 2369): ``<URL>, <URL>``, folded between entries only.
+
+    The stdlib folds at 78 columns and, unable to break a long URL, would write it as
+    RFC 2047 encoded words (``=?utf-8?q?=3Chttps...``): no mail client reads a link
+    out of that, and one-click unsubscribe would be lost. Each entry gets a line of
+    its own instead, as it is; only a value that cannot be written so is left to
+    the stdlib.
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        entries = re.split(r",\s*(?=<)", str(self))
+        lines = [f"{self.name}: {entries[0]}", *(f" {entry}" for entry in entries[1:])]
+        if not str(self).isascii() or max(len(line) + 1 for line in lines) > MAX_HEADER_LINE:
+            return super().fold(policy=policy)
+        return f",{policy.linesep}".join(lines) + policy.linesep
+
+
 class _FoldedOnce(BaseHeader):
     """A header that remembers how it folds for each policy: see _HeaderRegistry."""
 
@@ -135,6 +157,7 @@ class _HeaderRegistry(HeaderRegistry):
 
     def __init__(self) -> None:
         super().__init__(base_class=_FoldedOnce)
+        self.map_to_type("list-unsubscribe", _UrlListHeader)
         self._class_for = lru_cache(maxsize=64)(super().__getitem__)
         self._header_for = lru_cache(maxsize=256)(super().__call__)
 

@@ -74,6 +74,21 @@ def test_a_digest_carries_the_list_headers() -> None:
     assert "ada@example.org" not in https  # no address in URLs
 
 
+def test_the_unsubscribe_urls_are_written_as_they_are_for_mail_clients_to_read() -> None:
+    # A link longer than a 78-column line must not come out as RFC 2047 encoded words
+    # (=?utf-8?q?=3Chttps...): a mail client reads URLs from the raw header, and would
+    # then offer no unsubscribe at all.
+    message = _composer().digest(_delivery())
+    https, mailto = re.findall(r"<([^>]+)>", str(message["List-Unsubscribe"]))
+    assert len(https) > 78
+
+    data = serialise(message, envelope_from="d@x.org").data
+    raw = re.search(rb"\r\nList-Unsubscribe: (.*?)\r\n(?! )", data, re.DOTALL)
+    assert raw is not None
+    assert raw[1] == f"<{https}>,\r\n <{mailto}>".encode()
+    assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+
+
 def test_a_new_message_id_is_on_the_senders_domain() -> None:
     message = _composer().digest(_delivery())
     assert re.fullmatch(r"<[^@<>]+@mail\.example\.org>", str(message["Message-ID"]))
