@@ -12,6 +12,7 @@ import click
 from digest import pipeline
 from digest.app import App
 from digest.cli._context import run_with_app
+from digest.cli._options import day_option
 from digest.cli._output import emit_rows
 from digest.clock import yesterday
 from digest.pipeline import FetchReport
@@ -20,14 +21,7 @@ from digest.wording import count
 
 
 @click.command()
-@click.option(
-    "--date",
-    "day",
-    type=click.DateTime(["%Y-%m-%d"]),
-    default=None,
-    metavar="YYYY-MM-DD",
-    help="The listing day to fetch (default: yesterday, UTC).",
-)
+@day_option("The listing day to fetch (default: yesterday, UTC).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every field.")
 def fetch(day: dt.datetime | None, as_json: bool) -> None:
     """Fetch a day's listing and store its papers, without matching or sending.

@@ -12,6 +12,7 @@ import click
 
 from digest.app import App
 from digest.cli._context import run_with_app
+from digest.cli._options import day_option
 from digest.clock import yesterday
 from digest.preview import Preview, preview_digest
 from digest.subscriptions import normalise_email
@@ -30,14 +31,7 @@ def _check_output(ctx: click.Context, param: click.Parameter, value: Path | None
 
 @click.command()
 @click.argument("email")
-@click.option(
-    "--date",
-    "day",
-    type=click.DateTime(["%Y-%m-%d"]),
-    default=None,
-    metavar="YYYY-MM-DD",
-    help="The listing day (default: yesterday, UTC). Its papers must be stored already.",
-)
+@day_option("The listing day (default: yesterday, UTC). Its papers must be stored already.")
 @click.option(
     "-o",
     "--output",

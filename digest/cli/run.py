@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from digest import alerts, pipeline
 from digest.app import App
 from digest.cli._context import run_with_app
+from digest.cli._options import day_option
 from digest.clock import yesterday
 from digest.errors import InputError
 from digest.models import RunStatus
@@ -25,14 +26,7 @@ _DAY = click.DateTime(["%Y-%m-%d"])
 
 
 @click.command()
-@click.option(
-    "--date",
-    "day",
-    type=_DAY,
-    default=None,
-    metavar="YYYY-MM-DD",
-    help="The listing day to process (default: yesterday, UTC).",
-)
+@day_option("The listing day to process (default: yesterday, UTC).")
 @click.option(
     "--since",
     type=_DAY,

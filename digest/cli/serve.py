@@ -7,7 +7,7 @@ import click
 from digest import service
 from digest.app import App
 from digest.cli._context import run_with_app
-from digest.cli._listen import listen_options
+from digest.cli._options import listen_options
 from digest.web.server import bind
 
 

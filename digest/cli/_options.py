@@ -1,4 +1,4 @@
-"""The --host and --port options of the commands that serve the web pages (web, serve)."""
+"""Options that several commands share, written once so that they read alike."""
 
 from __future__ import annotations
 
@@ -21,3 +21,15 @@ def listen_options(command: F) -> F:
     return click.option(
         "--host", default=None, help="Address to listen on (default: DIGEST_WEB_HOST, 127.0.0.1)."
     )(command)
+
+
+def day_option(description: str) -> Callable[[F], F]:
+    """``--date YYYY-MM-DD`` as ``day`` (a datetime, or None for the default day)."""
+    return click.option(
+        "--date",
+        "day",
+        type=click.DateTime(["%Y-%m-%d"]),
+        default=None,
+        metavar="YYYY-MM-DD",
+        help=description,
+    )
