@@ -247,6 +247,27 @@ async def claim_due(
     return claimed
 
 
+def _update_still_claimed(delivery_ids: Sequence[int], claimed_by: str) -> Update:
+    """An UPDATE of these deliveries that touches only those ``claimed_by`` still holds:
+    a claim taken over after its lease ran out belongs to the other sender now."""
+    return update(Delivery).where(
+        Delivery.id.in_(delivery_ids),
+        Delivery.status == DeliveryStatus.SENDING,
+        Delivery.claimed_by == claimed_by,
+    )
+
+
+def _update_each_still_claimed(claimed_by: str) -> Update:
+    """An UPDATE of the delivery bound as ``b_id`` (one per parameter set, so each row gets
+    its own values) that touches it only while ``claimed_by`` still holds it: a claim
+    taken over after its lease ran out belongs to the other sender now."""
+    return _deliveries.update().where(
+        _deliveries.c.id == bindparam("b_id"),
+        _deliveries.c.status == DeliveryStatus.SENDING.value,
+        _deliveries.c.claimed_by == claimed_by,
+    )
+
+
 async def mark_sent(
     session: AsyncSession, delivery_ids: Sequence[int], claimed_by: str, now: dt.datetime
 ) -> int:
@@ -256,12 +277,7 @@ async def mark_sent(
     if not delivery_ids:
         return 0
     result = await session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id.in_(delivery_ids),
-            Delivery.status == DeliveryStatus.SENDING,
-            Delivery.claimed_by == claimed_by,
-        )
+        _update_still_claimed(delivery_ids, claimed_by)
         .values(status=DeliveryStatus.SENT, sent_at=now, last_error=None)
         .execution_options(synchronize_session=False)
     )
@@ -275,17 +291,6 @@ async def mark_sent(
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _update_each_still_claimed(claimed_by: str) -> Update:
-    """An UPDATE of the delivery bound as ``b_id`` (one per parameter set, so each row gets
-    its own values) that touches it only while ``claimed_by`` still holds it: a claim
-    taken over after its lease ran out belongs to the other sender now."""
-    return _deliveries.update().where(
-        _deliveries.c.id == bindparam("b_id"),
-        _deliveries.c.status == DeliveryStatus.SENDING.value,
-        _deliveries.c.claimed_by == claimed_by,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,12 +376,7 @@ async def release(session: AsyncSession, delivery_ids: Sequence[int], claimed_by
     if not delivery_ids:
         return 0
     result = await session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id.in_(delivery_ids),
-            Delivery.status == DeliveryStatus.SENDING,
-            Delivery.claimed_by == claimed_by,
-        )
+        _update_still_claimed(delivery_ids, claimed_by)
         .values(
             status=DeliveryStatus.PENDING,
             attempts=Delivery.attempts - 1,
