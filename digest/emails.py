@@ -17,6 +17,7 @@ from digest.matching import Field, Segment, highlight
 from digest.models import Delivery, Paper, RunStatus, Subscriber
 from digest.rendering import Renderer, build_message
 from digest.tokens import LinkSigner, Purpose
+from digest.wording import count
 
 HF_URL = "https://huggingface.co"
 ARXIV_URL = "https://arxiv.org"
@@ -125,13 +126,13 @@ def web_url(value: str | None) -> str | None:
     return candidate
 
 
-def compact_count(count: int) -> str:
+def compact_count(number: int) -> str:
     """251 -> '251', 1234 -> '1.2k', 25300 -> '25k'."""
-    if count < 1000:
-        return str(count)
-    if count < 10_000:
-        return f"{count / 1000:.1f}".rstrip("0").rstrip(".") + "k"
-    return f"{count // 1000}k"
+    if number < 1000:
+        return str(number)
+    if number < 10_000:
+        return f"{number / 1000:.1f}".rstrip("0").rstrip(".") + "k"
+    return f"{number // 1000}k"
 
 
 @lru_cache(maxsize=8192)
@@ -240,10 +241,6 @@ def long_days_label(days: Sequence[dt.date]) -> str:
     return f"{first:%-d %B} – {last:%-d %B %Y}"
 
 
-def papers_count(count: int) -> str:
-    return f"{count} new paper{'' if count == 1 else 's'}"
-
-
 def preheader(papers: Sequence[PaperView], total: int) -> str:
     """The line an inbox shows after the subject: the first titles, and how many more."""
     titles = [excerpt(paper.title, 70) for paper in papers[:PREHEADER_TITLES]]
@@ -316,7 +313,7 @@ class EmailComposer:
         context = {
             "papers": shown,
             "total": len(ordered),
-            "total_label": papers_count(len(ordered)),
+            "total_label": count(len(ordered), "new paper"),
             "more_count": len(ordered) - len(shown),
             "listing_url": f"{HF_URL}/papers/date/{listed_on[-1].isoformat()}",
             "days": days_label(listed_on),
