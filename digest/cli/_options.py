@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+DAY = click.DateTime(["%Y-%m-%d"])  # a listing day as commands take it
 
 
 def listen_options(command: F) -> F:
@@ -28,7 +29,7 @@ def day_option(description: str) -> Callable[[F], F]:
     return click.option(
         "--date",
         "day",
-        type=click.DateTime(["%Y-%m-%d"]),
+        type=DAY,
         default=None,
         metavar="YYYY-MM-DD",
         help=description,

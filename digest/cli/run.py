@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from digest import alerts, pipeline
 from digest.app import App
 from digest.cli._context import run_with_app
-from digest.cli._options import day_option
+from digest.cli._options import DAY, day_option
 from digest.clock import yesterday
 from digest.errors import InputError
 from digest.models import RunStatus
@@ -22,14 +22,12 @@ from digest.wording import count
 
 MAX_BACKFILL_DAYS = 366  # a year; a longer catch-up is more likely a typo than a plan
 
-_DAY = click.DateTime(["%Y-%m-%d"])
-
 
 @click.command()
 @day_option("The listing day to process (default: yesterday, UTC).")
 @click.option(
     "--since",
-    type=_DAY,
+    type=DAY,
     default=None,
     metavar="YYYY-MM-DD",
     help="Catch up: run every day from this one to yesterday that has no successful run yet.",
