@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -309,27 +310,24 @@ async def run_and_send(
     soon as it is done. RunBusy when another process is running days on this database.
     """
     started = time.perf_counter()
-    if dry_run:
-        reports = await _run_days(
-            days,
-            db=db,
-            source=source,
-            timetable=timetable,
-            clock=clock,
-            dry_run=True,
-            on_run=on_run,
-        )
-        return DailyReport(tuple(reports), None, time.perf_counter() - started)
-    async with RunLock(db).hold() as held:
+    # A dry run writes nothing, so it neither waits for nor blocks a real run.
+    lock = contextlib.nullcontext(True) if dry_run else RunLock(db).hold()
+    async with lock as held:
         if not held:
             raise RunBusy(
                 "another daily run is in progress on this database (digest serve or "
                 "digest run); try again when it has finished"
             )
         reports = await _run_days(
-            days, db=db, source=source, timetable=timetable, clock=clock, on_run=on_run
+            days,
+            db=db,
+            source=source,
+            timetable=timetable,
+            clock=clock,
+            dry_run=dry_run,
+            on_run=on_run,
         )
-    sending = await _drain(sender, reports)
+    sending = None if dry_run else await _drain(sender, reports)
     return DailyReport(tuple(reports), sending, time.perf_counter() - started)
 
 
