@@ -3,8 +3,6 @@ a log line at INFO (aiosmtpd's ``mail.log`` logs every command, addresses includ
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -13,14 +11,8 @@ import pytest
 from digest import logs
 from tests.support.smtp_server import smtp_serving
 
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+# logs.configure changes the root logger: every test here gets it back as it was.
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 async def test_an_smtp_conversation_logs_no_address(capsys: pytest.CaptureFixture[str]) -> None:

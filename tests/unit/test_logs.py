@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
 from digest import logs
 
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+# logs.configure changes the root logger: every test here gets it back as it was.
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
