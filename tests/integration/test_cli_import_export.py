@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from digest.models import Subscriber, SubscriberStatus
-from tests.support.cli import Digest
+from tests.support.cli import Digest, migrated
 from tests.support.db_state import execute, snapshot
 
 GOOD = (
@@ -25,9 +25,7 @@ GOOD = (
 @pytest.fixture
 def digest(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Digest:
     monkeypatch.chdir(tmp_path)
-    tool = Digest({"DIGEST_DATABASE_URL": database_url})
-    assert tool("db", "upgrade").exit_code == 0
-    return tool
+    return migrated({"DIGEST_DATABASE_URL": database_url})
 
 
 def subscribers(digest: Digest) -> dict[str, dict[str, Any]]:

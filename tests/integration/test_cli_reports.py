@@ -21,7 +21,7 @@ from digest.models import RunStatus, SubscriberStatus
 from digest.sources.hf_daily import parse_api_items
 from digest.store import deliveries, papers, runs, subscribers
 from tests.conftest import hf_fixture
-from tests.support.cli import Digest
+from tests.support.cli import Digest, migrated
 from tests.support.db_state import snapshot
 
 DAY = dt.date(2026, 6, 12)
@@ -31,9 +31,7 @@ NOW = utcnow()
 @pytest.fixture
 def digest(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Digest:
     monkeypatch.chdir(tmp_path)
-    tool = Digest({"DIGEST_DATABASE_URL": database_url})
-    assert tool("db", "upgrade").exit_code == 0
-    return tool
+    return migrated({"DIGEST_DATABASE_URL": database_url})
 
 
 def ago(**delta: float) -> dt.datetime:

@@ -15,7 +15,7 @@ from digest.db import Database
 from digest.sources.hf_daily import parse_api_items
 from digest.store import papers
 from tests.conftest import hf_fixture
-from tests.support.cli import SECRET_KEY, Digest
+from tests.support.cli import SECRET_KEY, Digest, migrated
 from tests.support.db_state import snapshot
 from tests.support.smtp_server import SmtpServer, free_port
 
@@ -38,9 +38,7 @@ def digest(
     database_url: str, smtp: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Digest:
     monkeypatch.chdir(tmp_path)
-    tool = Digest(smtp_env(database_url, smtp.port))
-    assert tool("db", "upgrade").exit_code == 0
-    return tool
+    return migrated(smtp_env(database_url, smtp.port))
 
 
 def store_listing(database_url: str) -> list[str]:

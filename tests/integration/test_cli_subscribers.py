@@ -10,16 +10,14 @@ import pytest
 from sqlalchemy import update
 
 from digest.models import Subscriber, SubscriberStatus
-from tests.support.cli import Digest
+from tests.support.cli import Digest, migrated
 from tests.support.db_state import execute, snapshot
 
 
 @pytest.fixture
 def digest(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Digest:
     monkeypatch.chdir(tmp_path)
-    tool = Digest({"DIGEST_DATABASE_URL": database_url})
-    assert tool("db", "upgrade").exit_code == 0
-    return tool
+    return migrated({"DIGEST_DATABASE_URL": database_url})
 
 
 def listed(digest: Digest, *options: str) -> list[dict[str, Any]]:

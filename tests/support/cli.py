@@ -55,3 +55,10 @@ class Digest:
         return runner.invoke(
             cli, list(args), env=inherited | self.env, input=input, prog_name="digest"
         )
+
+
+def migrated(env: Mapping[str, str]) -> Digest:
+    """``digest`` with ``env``, after a ``digest db upgrade`` checked to succeed."""
+    tool = Digest(env)
+    assert tool("db", "upgrade").exit_code == 0
+    return tool
